@@ -1,0 +1,6 @@
+/* SPDX-License-Identifier: MIT */
+/* The memguard client's verbs: one file each, behind the table in memguard.c. Each takes the
+ * arguments after its own name (argv[0] is the verb) and returns the process exit code. */
+#pragma once
+
+int verb_run(int argc, char **argv);

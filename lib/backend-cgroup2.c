@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: MIT */
+/* The job in its own cgroup with the v2 memory controller. The kernel enforces the ceiling
+ * (memory.max), counts the group's memory (memory.current), keeps its high-water mark (memory.peak)
+ * and its OOM kills (memory.events), and ends every process at once (cgroup.kill). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "cgroup.h"
+#include "macro.h"
+#include "sysroot.h"
+
+struct cgroup2 {
+        char *dir;            /* relative to the cgroup root: "unified/x/memguard-12" */
+        char *path;           /* as /proc/PID/cgroup prints it: "/x/memguard-12" */
+        int procs_fd;         /* cgroup.procs, O_WRONLY: the child writes "0" to join */
+        int current_fd;
+        int peak_fd;          /* -1 before Linux 5.19 */
+        int events_fd;
+        int stat_fd;
+        bool created;
+};
+
+static char *cgroup2_file(const struct cgroup2 *c, const char *name) {
+        return cgroup_join(c->dir, NULL, name);
+}
+
+static int cgroup2_open_file(struct backend *b, const char *name, int flags) {
+        struct cgroup2 *c = b->data;
+        _cleanup_free_ char *p = cgroup2_file(c, name);
+        if (!p)
+                return -ENOMEM;
+        return sysroot_open_cgroup(b->sysroot, p, flags);
+}
+
+static int cgroup2_write(struct backend *b, const char *name, const char *value) {
+        struct cgroup2 *c = b->data;
+        _cleanup_free_ char *p = cgroup2_file(c, name);
+        if (!p)
+                return -ENOMEM;
+        return sysroot_write_cgroup(b->sysroot, p, value);
+}
+
+static int cgroup2_set_limit(struct backend *b, uint64_t bytes) {
+        char v[32];
+        if (bytes == 0)
+                snprintf(v, sizeof(v), "max");
+        else
+                snprintf(v, sizeof(v), "%" PRIu64, bytes);
+        return cgroup2_write(b, "memory.max", v);
+}
+
+static void cgroup2_close(struct backend *b);
+
+/* Makes sure the parent hands the memory controller to its children. */
+static int cgroup2_enable_memory(struct backend *b, const char *parent, char **reterr) {
+        _cleanup_free_ char *ctl = cgroup_join(parent, NULL, "cgroup.controllers");
+        _cleanup_free_ char *sub = cgroup_join(parent, NULL, "cgroup.subtree_control");
+        _cleanup_free_ char *text = NULL;
+        if (!ctl || !sub)
+                return -ENOMEM;
+
+        ssize_t n = sysroot_read_cgroup(b->sysroot, ctl, &text, 4096);
+        if (n < 0) {
+                backend_errorf(reterr, "cannot read /sys/fs/cgroup/%s: %s", ctl, strerror((int) -n));
+                return (int) n;
+        }
+        if (!cgroup_list_has(text, "memory")) {
+                backend_errorf(reterr, "the cgroup2 tree at /sys/fs/cgroup/%s has no memory controller", parent);
+                return -EOPNOTSUPP;
+        }
+        free(text);
+        text = NULL;
+        n = sysroot_read_cgroup(b->sysroot, sub, &text, 4096);
+        if (n < 0)
+                return (int) n;
+        if (cgroup_list_has(text, "memory"))
+                return 0;
+        int r = sysroot_write_cgroup(b->sysroot, sub, "+memory");
+        if (r < 0) {
+                /* EBUSY: the "no internal processes" rule; our own cgroup holds processes (us). */
+                backend_errorf(reterr, "cannot enable the memory controller in /sys/fs/cgroup/%s: %s%s", sub,
+                         strerror(-r),
+                         r == -EBUSY ? " (the cgroup has processes of its own; run memguard in a delegated, "
+                                       "empty cgroup or under memguardd)" : "");
+                return r;
+        }
+        return 0;
+}
+
+static int cgroup2_open(struct backend *b, char **reterr) {
+        struct cgroup_layout l = {};
+        int r = cgroup_layout_read(b->sysroot, 0, &l);
+        if (r < 0) {
+                backend_errorf(reterr, "cannot read the cgroup layout: %s", strerror(-r));
+                return r;
+        }
+        if (!l.v2_mount || !l.v2_path) {
+                cgroup_layout_done(&l);
+                backend_errorf(reterr, "no cgroup2 filesystem under /sys/fs/cgroup");
+                return -EOPNOTSUPP;
+        }
+
+        struct cgroup2 *c = calloc(1, sizeof(*c));
+        if (!c) {
+                cgroup_layout_done(&l);
+                return -ENOMEM;
+        }
+        c->procs_fd = c->current_fd = c->peak_fd = c->events_fd = c->stat_fd = -1;
+        b->data = c;
+
+        _cleanup_free_ char *parent = cgroup_join(l.v2_mount, l.v2_path, NULL);
+        c->dir = cgroup_join(l.v2_mount, l.v2_path, b->group_name);
+        if (asprintf(&c->path, "%s%s%s", l.v2_path, strcmp(l.v2_path, "/") == 0 ? "" : "/", b->group_name) < 0)
+                c->path = NULL;
+        cgroup_layout_done(&l);
+        if (!parent || !c->dir || !c->path) {
+                r = -ENOMEM;
+                goto fail;
+        }
+
+        r = cgroup2_enable_memory(b, parent, reterr);
+        if (r < 0)
+                goto fail;
+
+        r = cgroup_mkdir(b->sysroot, c->dir);
+        if (r < 0) {
+                backend_errorf(reterr, "cannot create /sys/fs/cgroup/%s: %s", c->dir, strerror(-r));
+                goto fail;
+        }
+        c->created = true;
+
+        if (b->config.hard_limit_bytes > 0) {
+                r = cgroup2_set_limit(b, b->config.hard_limit_bytes);
+                if (r < 0) {
+                        backend_errorf(reterr, "cannot set memory.max: %s", strerror(-r));
+                        goto fail;
+                }
+        }
+        /* When the kernel must OOM-kill inside the job, end the whole job, as memguard would. */
+        (void) cgroup2_write(b, "memory.oom.group", "1");
+
+        c->procs_fd = cgroup2_open_file(b, "cgroup.procs", O_WRONLY);
+        c->current_fd = cgroup2_open_file(b, "memory.current", O_RDONLY);
+        c->events_fd = cgroup2_open_file(b, "memory.events", O_RDONLY);
+        c->stat_fd = cgroup2_open_file(b, "memory.stat", O_RDONLY);
+        c->peak_fd = cgroup2_open_file(b, "memory.peak", O_RDONLY);  /* Linux >= 5.19 */
+        if (c->procs_fd < 0 || c->current_fd < 0 || c->events_fd < 0) {
+                r = c->procs_fd < 0 ? c->procs_fd : c->current_fd < 0 ? c->current_fd : c->events_fd;
+                backend_errorf(reterr, "cannot open the files of /sys/fs/cgroup/%s: %s", c->dir, strerror(-r));
+                goto fail;
+        }
+        return 0;
+fail:
+        cgroup2_close(b);
+        return r;
+}
+
+static int cgroup2_prepare_child(struct backend *b) {
+        struct cgroup2 *c = b->data;
+        return write(c->procs_fd, "0", 1) == 1 ? 0 : -errno;
+}
+
+static int cgroup2_sample(struct backend *b, struct backend_sample *ret) {
+        struct cgroup2 *c = b->data;
+        int r = cgroup_pread_u64(c->current_fd, &ret->current_bytes);
+        if (r < 0)
+                return r;
+        if (c->peak_fd >= 0)
+                (void) cgroup_pread_u64(c->peak_fd, &ret->kernel_peak_bytes);
+        (void) cgroup_pread_keyed(c->events_fd, "oom_kill", &ret->oom_kills);
+        uint64_t inactive_file = 0;
+        if (c->stat_fd >= 0)
+                (void) cgroup_pread_keyed(c->stat_fd, "inactive_file", &inactive_file);
+        ret->working_set_bytes = ret->current_bytes > inactive_file ? ret->current_bytes - inactive_file : 0;
+        return 0;
+}
+
+static int cgroup2_pids(struct backend *b, pid_t **ret, size_t *ret_n) {
+        struct cgroup2 *c = b->data;
+        _cleanup_free_ char *p = cgroup2_file(c, "cgroup.procs");
+        if (!p)
+                return -ENOMEM;
+        return cgroup_read_pids(b->sysroot, p, ret, ret_n);
+}
+
+static bool cgroup2_still_member(struct backend *b, pid_t pid) {
+        struct cgroup2 *c = b->data;
+        return cgroup_pid_in(b->sysroot, pid, 1, c->path) > 0;
+}
+
+static int cgroup2_kill(struct backend *b, int sig) {
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0;
+        int r = cgroup2_pids(b, &pids, &n);
+        if (r < 0)
+                return r;
+        if (n == 0)
+                return 0;
+        /* cgroup.kill reaches every process atomically, including ones forked a moment ago. */
+        if (sig == SIGKILL && cgroup2_write(b, "cgroup.kill", "1") >= 0)
+                return (int) n;
+        return backend_signal_pids(b, pids, n, sig, cgroup2_still_member);
+}
+
+static void cgroup2_close(struct backend *b) {
+        struct cgroup2 *c = b->data;
+        if (!c)
+                return;
+        if (c->created) {
+                _cleanup_free_ pid_t *pids = NULL;
+                size_t n = 0;
+                /* Nothing of the job outlives memguard's hold on it. */
+                if (cgroup2_pids(b, &pids, &n) >= 0 && n > 0 && sysroot_is_live(b->sysroot))
+                        (void) cgroup2_write(b, "cgroup.kill", "1");
+                (void) cgroup_rmdir(b->sysroot, c->dir, 2 * 1000000ULL);
+        }
+        safe_close(c->procs_fd);
+        safe_close(c->current_fd);
+        safe_close(c->peak_fd);
+        safe_close(c->events_fd);
+        safe_close(c->stat_fd);
+        free(c->dir);
+        free(c->path);
+        free(c);
+        b->data = NULL;
+}
+
+const struct backend_ops backend_cgroup2_ops = {
+        .kind = BACKEND_CGROUP2,
+        .measures = "memory.current of the job's cgroup (all memory charged to it: anonymous, page cache, "
+                    "kernel); limits compare it without inactive page cache",
+        .open = cgroup2_open,
+        .prepare_child = cgroup2_prepare_child,
+        .sample = cgroup2_sample,
+        .pids = cgroup2_pids,
+        .kill = cgroup2_kill,
+        .set_limit = cgroup2_set_limit,
+        .close = cgroup2_close,
+};

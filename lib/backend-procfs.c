@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/* No cgroup at all: the job is every process that descends from the supervisor, which is a child
+ * subreaper, so double-forked and reparented descendants come back to it and stay in the tree. The
+ * total is the sum of the processes' RSS (counted by job_sample), sampled; nothing is enforced by the
+ * kernel, so the ladder is the only guard. Works unprivileged everywhere. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "macro.h"
+#include "procfs.h"
+#include "sysroot.h"
+
+static pid_t procfs_root(const struct backend *b) {
+        return b->config.supervisor_pid > 0 ? b->config.supervisor_pid : b->sysroot->self_pid;
+}
+
+static int procfs_backend_open(struct backend *b, char **reterr) {
+        if (procfs_root(b) <= 0) {
+                backend_errorf(reterr, "no supervisor pid to walk the process tree from");
+                return -EINVAL;
+        }
+        struct procfs_stat st;
+        int r = procfs_read_stat(b->sysroot, procfs_root(b), &st);
+        if (r < 0) {
+                backend_errorf(reterr, "cannot read /proc/%d/stat: %s", (int) procfs_root(b), strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+static int procfs_backend_sample(struct backend *b, struct backend_sample *ret) {
+        ret->from_processes = true;
+        return 0;
+}
+
+static int procfs_backend_pids(struct backend *b, pid_t **ret, size_t *ret_n) {
+        return procfs_descendants(b->sysroot, procfs_root(b), ret, ret_n);
+}
+
+/* Still below the supervisor? Walk up the ppid chain (short: a job's tree is shallow). */
+static bool procfs_backend_still_member(struct backend *b, pid_t pid) {
+        pid_t root = procfs_root(b);
+        for (int depth = 0; depth < 4096 && pid > 1; depth++) {
+                struct procfs_stat st;
+                if (procfs_read_stat(b->sysroot, pid, &st) < 0)
+                        return false;
+                if (st.ppid == root)
+                        return true;
+                pid = st.ppid;
+        }
+        return false;
+}
+
+static int procfs_backend_kill(struct backend *b, int sig) {
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0;
+        int r = procfs_backend_pids(b, &pids, &n);
+        if (r < 0)
+                return r;
+        return backend_signal_pids(b, pids, n, sig, procfs_backend_still_member);
+}
+
+const struct backend_ops backend_procfs_ops = {
+        .kind = BACKEND_PROCFS,
+        .measures = "the sum of the resident set sizes (VmRSS) of the job's processes, sampled",
+        .open = procfs_backend_open,
+        .sample = procfs_backend_sample,
+        .pids = procfs_backend_pids,
+        .kill = procfs_backend_kill,
+};

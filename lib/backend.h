@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/* How a job's memory is measured, bounded and its processes found and signalled. One interface, three
+ * implementations picked at run time:
+ *   cgroup2  a job cgroup with the v2 memory controller: memory.current/peak/events/stat, memory.max
+ *            as the kernel-enforced ceiling, cgroup.kill.
+ *   cgroup1  a v1 memory cgroup: memory.usage_in_bytes/max_usage_in_bytes/limit_in_bytes/oom_control,
+ *            plus, on hybrid hosts, a cgroup in the unified tree for membership and cgroup.kill.
+ *   procfs   no cgroup: the job is every descendant of the supervisor (a child subreaper), measured by
+ *            summing RSS; works unprivileged everywhere, enforces nothing in the kernel.
+ * Functions return -errno and never log; *reterr strings say why for a person. */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct sysroot;
+
+enum backend_kind {
+        BACKEND_AUTO,
+        BACKEND_CGROUP2,
+        BACKEND_CGROUP1,
+        BACKEND_PROCFS,
+        _BACKEND_KIND_MAX,
+        _BACKEND_KIND_INVALID = -EINVAL,
+};
+
+const char *backend_kind_to_string(enum backend_kind k);
+enum backend_kind backend_kind_from_string(const char *s);
+
+struct backend_config {
+        const char *group_name;     /* leaf name of the job cgroup, e.g. "memguard-1234" */
+        uint64_t hard_limit_bytes;  /* kernel ceiling (memory.max / limit_in_bytes); 0 = none */
+        pid_t supervisor_pid;       /* procfs: whose descendants form the job */
+};
+
+struct backend_sample {
+        uint64_t current_bytes;     /* what the backend charges to the job in total */
+        uint64_t working_set_bytes; /* current minus reclaimable file cache; what thresholds compare */
+        uint64_t kernel_peak_bytes; /* the kernel's high-water counter, 0 when it has none */
+        uint64_t oom_kills;         /* kernel OOM kills inside the job since it started */
+        bool from_processes;        /* no group counter: the total is the sum of the processes' RSS */
+};
+
+struct backend;
+
+struct backend_ops {
+        enum backend_kind kind;
+        const char *measures;       /* one line for the report: what "total" means here */
+        int (*open)(struct backend *b, char **reterr);
+        int (*prepare_child)(struct backend *b);  /* in the forked child: async-signal-safe only */
+        int (*sample)(struct backend *b, struct backend_sample *ret);
+        int (*pids)(struct backend *b, pid_t **ret, size_t *ret_n);
+        int (*kill)(struct backend *b, int sig);
+        int (*set_limit)(struct backend *b, uint64_t bytes);
+        void (*close)(struct backend *b);
+};
+
+struct backend {
+        const struct backend_ops *ops;
+        struct sysroot *sysroot;    /* borrowed */
+        struct backend_config config;
+        char *group_name;
+        void *data;                 /* the implementation's own state */
+};
+
+extern const struct backend_ops backend_cgroup2_ops;
+extern const struct backend_ops backend_cgroup1_ops;
+extern const struct backend_ops backend_procfs_ops;
+
+/* Opens a backend of the given kind, or with BACKEND_AUTO the first that works of cgroup2, cgroup1,
+ * procfs. *reterr (malloc'ed, may be NULL) explains every backend that was passed over and why, so
+ * "memguard run" can say that it fell back to procfs and what it would need for a cgroup. */
+int backend_open(struct sysroot *s, enum backend_kind kind, const struct backend_config *config,
+                 struct backend **ret, char **reterr);
+/* Removes what the backend created (the job cgroups). Processes still inside are SIGKILLed first. */
+struct backend *backend_free(struct backend *b);
+static inline void backend_freep(struct backend **b) {
+        backend_free(*b);
+}
+
+static inline const char *backend_name(const struct backend *b) {
+        return backend_kind_to_string(b->ops->kind);
+}
+
+/* In the child between fork() and exec(): join the job's groups. Async-signal-safe. */
+int backend_prepare_child(struct backend *b);
+int backend_sample(struct backend *b, struct backend_sample *ret);
+/* The pids of every process of the job now. *ret is malloc'ed. */
+int backend_pids(struct backend *b, pid_t **ret, size_t *ret_n);
+/* Sends sig to every process of the job; returns how many were signalled (0: none left) or -errno.
+ * Never signals by a bare pid: pidfds, or cgroup.kill for SIGKILL where the kernel has it. */
+int backend_kill(struct backend *b, int sig);
+/* Changes the kernel-enforced ceiling; -EOPNOTSUPP on procfs. */
+int backend_set_limit(struct backend *b, uint64_t bytes);
+
+/* Shared by the implementations: send sig to each pid through a pidfd opened first and then checked
+ * with still_member(b, pid) (is it still this job's process?), so a pid that was reused between
+ * listing and signalling is never hit. Returns how many processes were signalled. */
+int backend_signal_pids(struct backend *b, const pid_t *pids, size_t n, int sig,
+                        bool (*still_member)(struct backend *b, pid_t pid));
+
+/* For the implementations: sets *reterr (when reterr is not NULL) to a formatted explanation,
+ * replacing an earlier one. */
+void backend_errorf(char **reterr, const char *format, ...) __attribute__((format(printf, 2, 3)));

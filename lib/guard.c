@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "guard.h"
+#include "job.h"
+#include "macro.h"
+#include "sysroot.h"
+#include "units.h"
+
+/* When the root exits, processes it left behind get SIGTERM and, this long after, SIGKILL: they are
+ * orphans nobody will wait for, so a short grace is enough. */
+#define GUARD_LEFTOVER_GRACE_USEC (1000 * 1000ULL)
+#define GUARD_LEFTOVER_POLL_USEC (20 * 1000ULL)
+
+static uint64_t guard_clock(clockid_t id) {
+        struct timespec ts;
+        clock_gettime(id, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+uint64_t guard_now_mono(void) {
+        return guard_clock(CLOCK_MONOTONIC);
+}
+
+uint64_t guard_now_realtime(void) {
+        return guard_clock(CLOCK_REALTIME);
+}
+
+static void guard_emit(struct guard *g, const struct guard_event *ev) {
+        if (g->on_event)
+                g->on_event(g, ev, g->userdata);
+}
+
+static void guard_schedule(struct guard *g, uint64_t usec) {
+        ev_timer_stop(g->loop, &g->sample_timer);
+        ev_timer_set(&g->sample_timer, (double) usec / 1e6, 0.);
+        ev_timer_start(g->loop, &g->sample_timer);
+}
+
+static uint64_t guard_threshold(uint64_t limit, double ratio) {
+        return (uint64_t) ((long double) limit * (long double) ratio);
+}
+
+/* Sends sig to every process of the job and says so. */
+static void guard_signal(struct guard *g, enum guard_event_type type, int sig, uint64_t current) {
+        int n = backend_kill(g->backend, sig);
+        char msg[160];
+        if (n < 0)
+                snprintf(msg, sizeof(msg), "could not send %s to the job: %s", sigabbrev_np(sig), strerror(-n));
+        else
+                snprintf(msg, sizeof(msg), "sent SIG%s to %d process%s of the job", sigabbrev_np(sig), n,
+                         n == 1 ? "" : "es");
+        guard_emit(g, &(struct guard_event) {
+                              .type = type,
+                              .current_bytes = current,
+                              .limit_bytes = g->limits.max_bytes,
+                              .pid = g->job->pid,
+                              .signal = sig,
+                              .count = n,
+                              .message = msg,
+                      });
+}
+
+static void guard_act(struct guard *g, enum policy_action a, uint64_t current) {
+        char msg[256], b1[UNITS_SIZE_MAX], b2[UNITS_SIZE_MAX], b3[UNITS_SIZE_MAX];
+        struct guard_event ev = { .current_bytes = current, .pid = g->job->pid, .message = msg };
+
+        switch (a) {
+        case POLICY_ACTION_WARN:
+                ev.type = GUARD_EVENT_WARNING;
+                ev.limit_bytes = g->limits.max_bytes;
+                ev.threshold_bytes = guard_threshold(g->limits.max_bytes, g->limits.kill_threshold);
+                snprintf(msg, sizeof(msg), "job uses %s, %.0f%% of its limit %s (stopped at %s)",
+                         units_format_size(b1, current), 100.0 * (double) current / (double) g->limits.max_bytes,
+                         units_format_size(b2, g->limits.max_bytes), units_format_size(b3, ev.threshold_bytes));
+                guard_emit(g, &ev);
+                return;
+
+        case POLICY_ACTION_TERM:
+                ev.type = g->state.reason == POLICY_REASON_KERNEL_OOM ? GUARD_EVENT_KERNEL_OOM : GUARD_EVENT_THRESHOLD;
+                if (g->state.reason == POLICY_REASON_PROCESS) {
+                        ev.pid = g->state.culprit_pid;
+                        ev.current_bytes = g->state.culprit_bytes;
+                        ev.limit_bytes = g->limits.max_process_bytes;
+                        ev.threshold_bytes = guard_threshold(ev.limit_bytes, g->limits.kill_threshold);
+                        snprintf(msg, sizeof(msg), "process %d uses %s, over the per-process kill threshold %s "
+                                 "(%.0f%% of %s)%s", (int) ev.pid, units_format_size(b1, ev.current_bytes),
+                                 units_format_size(b2, ev.threshold_bytes), g->limits.kill_threshold * 100,
+                                 units_format_size(b3, ev.limit_bytes), g->dry_run ? "; dry run: not stopping it" : "");
+                } else if (g->state.reason == POLICY_REASON_KERNEL_OOM) {
+                        ev.limit_bytes = g->limits.max_bytes;
+                        snprintf(msg, sizeof(msg), "the kernel OOM-killed a process of the job at its hard limit %s",
+                                 units_format_size(b1, g->limits.max_bytes));
+                } else {
+                        ev.limit_bytes = g->limits.max_bytes;
+                        ev.threshold_bytes = guard_threshold(ev.limit_bytes, g->limits.kill_threshold);
+                        snprintf(msg, sizeof(msg), "MEMORY THRESHOLD EXCEEDED: job uses %s, over the kill threshold "
+                                 "%s (%.0f%% of %s)%s", units_format_size(b1, current),
+                                 units_format_size(b2, ev.threshold_bytes), g->limits.kill_threshold * 100,
+                                 units_format_size(b3, ev.limit_bytes), g->dry_run ? "; dry run: not stopping it" : "");
+                }
+                guard_emit(g, &ev);
+                if (!g->dry_run)
+                        guard_signal(g, GUARD_EVENT_TERM, SIGTERM, current);
+                return;
+
+        case POLICY_ACTION_KILL:
+                if (!g->dry_run)
+                        guard_signal(g, GUARD_EVENT_KILL, SIGKILL, current);
+                return;
+
+        default:
+                return;
+        }
+}
+
+static void guard_end(struct guard *g) {
+        struct backend_sample bs;
+        /* The kernel's counters after everything exited: the high-water mark and late OOM kills. */
+        if (backend_sample(g->backend, &bs) >= 0) {
+                g->job->kernel_peak_bytes = MAX(g->job->kernel_peak_bytes, bs.kernel_peak_bytes);
+                g->job->oom_kills = MAX(g->job->oom_kills, bs.oom_kills);
+        }
+        policy_final(&g->state, g->job->oom_kills);
+        job_finish(g->job, guard_now_mono(), guard_now_realtime());
+        ev_timer_stop(g->loop, &g->sample_timer);
+        g->ended = true;
+        guard_emit(g, &(struct guard_event) {
+                              .type = GUARD_EVENT_ENDED,
+                              .current_bytes = g->job->peak_working_set_bytes,
+                              .limit_bytes = g->limits.max_bytes,
+                              .pid = g->job->pid,
+                              .message = "job ended",
+                      });
+}
+
+static void guard_tick(struct guard *g) {
+        if (g->ended)
+                return;
+        uint64_t now = guard_now_mono();
+        int r = job_sample(g->job, g->backend, g->sysroot, now, guard_now_realtime());
+        g->last_error = r < 0 ? r : 0;
+
+        const struct job_sample *last = g->job->n_samples > 0 ? &g->job->samples[g->job->n_samples - 1] : NULL;
+        uint64_t total = last ? last->working_set_bytes : 0;
+        bool left = r < 0 || (last && last->nproc > 0);
+
+        struct policy_input in = {
+                .total_bytes = total,
+                .top_process_bytes = g->job->top_rss_bytes,
+                .top_process_pid = g->job->top_pid,
+                .oom_kills = g->job->oom_kills,
+                .processes_left = left,
+        };
+        enum policy_action a = policy_decide(&g->limits, &g->state, &in, now);
+
+        if (r >= 0)
+                guard_emit(g, &(struct guard_event) {
+                                      .type = GUARD_EVENT_SAMPLE,
+                                      .current_bytes = total,
+                                      .limit_bytes = g->limits.max_bytes,
+                                      .pid = g->job->pid,
+                                      .count = last ? (int) last->nproc : 0,
+                              });
+
+        if (g->root_exited) {
+                if (!left) {
+                        guard_end(g);
+                        return;
+                }
+                /* The root is gone but left processes behind: they belong to the job and end with it. */
+                if (g->leftovers_usec == 0) {
+                        g->leftovers_usec = now;
+                        guard_emit(g, &(struct guard_event) {
+                                              .type = GUARD_EVENT_LEFTOVERS,
+                                              .pid = g->job->pid,
+                                              .count = last ? (int) last->nproc : 0,
+                                              .message = "the job's main process exited; ending what it left running",
+                                      });
+                        guard_signal(g, GUARD_EVENT_TERM, SIGTERM, total);
+                } else if (now - g->leftovers_usec >= GUARD_LEFTOVER_GRACE_USEC)
+                        guard_signal(g, GUARD_EVENT_KILL, SIGKILL, total);
+                guard_schedule(g, GUARD_LEFTOVER_POLL_USEC);
+                return;
+        }
+
+        guard_act(g, a, total);
+
+        uint64_t dt = g->prev_sample_usec > 0 ? now - g->prev_sample_usec : 0;
+        uint64_t next = policy_next_interval(&g->limits, &g->state, total, g->prev_total_bytes, dt, now);
+        g->prev_total_bytes = total;
+        g->prev_sample_usec = now;
+        guard_schedule(g, next);
+}
+
+static void guard_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        guard_tick(w->data);
+}
+
+static void guard_child_cb(struct ev_loop *loop, ev_child *w, int revents) {
+        struct guard *g = w->data;
+        ev_child_stop(loop, w);
+        g->root_exited = true;
+        g->wait_status = w->rstatus;
+        /* Look at once: most jobs leave nothing behind and the report should not wait a tick. */
+        guard_tick(g);
+}
+
+int guard_new(struct ev_loop *loop, struct sysroot *s, struct backend *b, struct job *j,
+              const struct policy_limits *limits, bool dry_run, struct guard **ret) {
+        struct guard *g = calloc(1, sizeof(*g));
+        if (!g)
+                return -ENOMEM;
+        g->loop = loop;
+        g->sysroot = s;
+        g->backend = b;
+        g->job = j;
+        g->limits = *limits;
+        g->dry_run = dry_run;
+        g->wait_status = -1;
+        policy_state_init(&g->state);
+        ev_timer_init(&g->sample_timer, guard_timer_cb, 0., 0.);
+        g->sample_timer.data = g;
+        *ret = g;
+        return 0;
+}
+
+struct guard *guard_free(struct guard *g) {
+        if (!g)
+                return NULL;
+        if (g->loop) {
+                ev_timer_stop(g->loop, &g->sample_timer);
+                if (ev_is_active(&g->child_watcher))
+                        ev_child_stop(g->loop, &g->child_watcher);
+        }
+        backend_free(g->backend);
+        job_free(g->job);
+        free(g);
+        return NULL;
+}
+
+/* What the child reports through the CLOEXEC pipe when it cannot become the job. */
+struct guard_spawn_error {
+        int stage;  /* 0: joining the job's groups, 1: exec */
+        int error;
+};
+
+static _noreturn_ void guard_child(struct guard *g, int errfd) {
+        /* The job must not inherit memguard's blocked signals or ignored dispositions, nor the
+         * service manager's notification channel. */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        signal(sig, SIG_DFL);
+        unsetenv("NOTIFY_SOCKET");
+        unsetenv("WATCHDOG_PID");
+        unsetenv("WATCHDOG_USEC");
+        unsetenv("LISTEN_FDS");
+        unsetenv("LISTEN_PID");
+        unsetenv("LISTEN_FDNAMES");
+
+        struct guard_spawn_error e = { 0, 0 };
+        int r = backend_prepare_child(g->backend);
+        if (r < 0) {
+                e.error = -r;
+                (void) !write(errfd, &e, sizeof(e));
+                _exit(126);
+        }
+        execvp(g->job->argv[0], g->job->argv);
+        e.stage = 1;
+        e.error = errno;
+        (void) !write(errfd, &e, sizeof(e));
+        _exit(e.error == ENOENT ? 127 : 126);
+}
+
+int guard_spawn(struct guard *g) {
+        int pipefd[2];
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return -errno;
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0) {
+                int r = -errno;
+                safe_close(pipefd[0]);
+                safe_close(pipefd[1]);
+                return r;
+        }
+        if (pid == 0) {
+                safe_close(pipefd[0]);
+                guard_child(g, pipefd[1]);
+        }
+        safe_close(pipefd[1]);
+
+        struct guard_spawn_error e;
+        ssize_t n;
+        do
+                n = read(pipefd[0], &e, sizeof(e));
+        while (n < 0 && errno == EINTR);
+        safe_close(pipefd[0]);
+        if (n == (ssize_t) sizeof(e)) {
+                /* The loop has not run since the fork, so the child is still ours to reap here. */
+                int st;
+                while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                        ;
+                return e.stage == 0 ? -EXDEV : -e.error;
+        }
+
+        g->job->pid = pid;
+        ev_child_init(&g->child_watcher, guard_child_cb, pid, 0);
+        g->child_watcher.data = g;
+        ev_child_start(g->loop, &g->child_watcher);
+
+        guard_emit(g, &(struct guard_event) {
+                              .type = GUARD_EVENT_STARTED,
+                              .limit_bytes = g->limits.max_bytes,
+                              .threshold_bytes = guard_threshold(g->limits.max_bytes, g->limits.kill_threshold),
+                              .pid = pid,
+                              .message = "job started",
+                      });
+        /* First sample right away: a short job still gets one. */
+        guard_schedule(g, 0);
+        return 0;
+}
+
+void guard_request_stop(struct guard *g, enum policy_reason reason, int sig, bool ladder) {
+        if (g->ended)
+                return;
+        uint64_t now = guard_now_mono();
+        if (ladder) {
+                enum policy_action a = policy_request_stop(&g->limits, &g->state, reason, sig == SIGKILL, now);
+                if (a == POLICY_ACTION_NONE)
+                        return;
+                if (a == POLICY_ACTION_KILL)
+                        sig = SIGKILL;
+                guard_schedule(g, policy_next_interval(&g->limits, &g->state, g->prev_total_bytes,
+                                                       g->prev_total_bytes, 0, now));
+        } else if (g->state.reason == POLICY_REASON_NONE)
+                g->state.reason = reason;
+        guard_signal(g, sig == SIGKILL ? GUARD_EVENT_KILL : GUARD_EVENT_TERM, sig, g->prev_total_bytes);
+}
+
+int guard_set_limit(struct guard *g, uint64_t bytes) {
+        int r = backend_set_limit(g->backend, bytes);
+        if (r < 0 && r != -EOPNOTSUPP)
+                return r;
+        g->limits.max_bytes = bytes;
+        return 0;
+}

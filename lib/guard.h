@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/* One supervised job on a libev loop: the sampling timer (adaptive or fixed), the child watcher for
+ * its root process, and the ladder (policy decides, guard acts through the backend). Used by
+ * "memguard run" for its one job and by memguardd for each of its jobs. Events (warning, threshold,
+ * SIGTERM, SIGKILL, kernel OOM kill, end) go to one callback, so each front end logs them its way. */
+#pragma once
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "policy.h"
+
+struct backend;
+struct job;
+struct sysroot;
+
+enum guard_event_type {
+        GUARD_EVENT_STARTED,
+        GUARD_EVENT_SAMPLE,             /* every sample: for live logs, not for the journal */
+        GUARD_EVENT_WARNING,
+        GUARD_EVENT_THRESHOLD,          /* a kill threshold was crossed: the ladder starts */
+        GUARD_EVENT_TERM,               /* SIGTERM (or a forwarded signal) sent to every process */
+        GUARD_EVENT_KILL,               /* SIGKILL sent to every process */
+        GUARD_EVENT_KERNEL_OOM,         /* the kernel OOM-killed inside the job */
+        GUARD_EVENT_LEFTOVERS,          /* the root exited with processes left: they are being ended */
+        GUARD_EVENT_ENDED,              /* everything of the job is gone; the report can be written */
+        _GUARD_EVENT_MAX,
+};
+
+struct guard;
+
+struct guard_event {
+        enum guard_event_type type;
+        uint64_t current_bytes;         /* the job's working set at the time */
+        uint64_t limit_bytes;           /* the ceiling that applies (total or per process) */
+        uint64_t threshold_bytes;       /* where the ladder starts for that ceiling */
+        pid_t pid;                      /* culprit (per-process) or the root */
+        int signal;                     /* for TERM/KILL */
+        int count;                      /* processes signalled */
+        const char *message;            /* a sentence for people */
+};
+
+typedef void (*guard_event_cb)(struct guard *g, const struct guard_event *ev, void *userdata);
+
+struct guard {
+        struct ev_loop *loop;
+        struct sysroot *sysroot;        /* borrowed */
+        struct backend *backend;        /* owned */
+        struct job *job;                /* owned */
+        struct policy_limits limits;
+        struct policy_state state;
+        bool dry_run;
+
+        ev_timer sample_timer;
+        ev_child child_watcher;
+
+        bool root_exited;
+        int wait_status;
+        bool ended;
+        int last_error;                 /* last sampling failure, 0 if none */
+
+        uint64_t prev_total_bytes;
+        uint64_t prev_sample_usec;
+        uint64_t leftovers_usec;        /* when leftovers were first signalled */
+
+        guard_event_cb on_event;
+        void *userdata;
+};
+
+/* Takes ownership of backend and job. */
+int guard_new(struct ev_loop *loop, struct sysroot *s, struct backend *b, struct job *j,
+              const struct policy_limits *limits, bool dry_run, struct guard **ret);
+struct guard *guard_free(struct guard *g);
+static inline void guard_freep(struct guard **g) {
+        guard_free(*g);
+}
+
+/* Forks and execs job->argv inside the backend's groups and starts watching it. On an exec failure
+ * returns -errno of execvp (-ENOENT: command not found, -EACCES: not executable) and the failed child
+ * has been reaped. */
+int guard_spawn(struct guard *g);
+
+/* Ask the job to stop from outside the samples: forward sig (SIGTERM, SIGINT, ...) to every process
+ * and, when ladder is set, SIGKILL after the grace. */
+void guard_request_stop(struct guard *g, enum policy_reason reason, int sig, bool ladder);
+
+/* Changes the job's ceiling (kernel and ladder). -errno from the backend. */
+int guard_set_limit(struct guard *g, uint64_t bytes);
+
+/* The monotonic and realtime clocks in usec, one place for the engine to read them. */
+uint64_t guard_now_mono(void);
+uint64_t guard_now_realtime(void);

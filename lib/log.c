@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#define SD_JOURNAL_SUPPRESS_LOCATION
+#include <systemd/sd-journal.h>
+
+#include "log.h"
+
+static enum log_target log_target = LOG_TARGET_STDERR;
+static int log_max_level = LOG_INFO;
+static const char *log_program = "memguard";
+static FILE *log_file;
+
+void log_set_target(enum log_target t) {
+        log_target = t;
+}
+
+void log_set_max_level(int level) {
+        log_max_level = level;
+}
+
+int log_get_max_level(void) {
+        return log_max_level;
+}
+
+void log_set_program(const char *name) {
+        log_program = name;
+}
+
+int log_open_file(const char *path) {
+        FILE *f = fopen(path, "ae");
+        if (!f)
+                return -errno;
+        /* Line-buffered: "tail -f" on the log must show each line as it happens. */
+        setvbuf(f, NULL, _IOLBF, 0);
+        log_close_file();
+        log_file = f;
+        return 0;
+}
+
+void log_close_file(void) {
+        if (log_file)
+                fclose(log_file);
+        log_file = NULL;
+}
+
+static const char *log_level_prefix(int level) {
+        switch (level) {
+        case LOG_EMERG:
+        case LOG_ALERT:
+        case LOG_CRIT:
+        case LOG_ERR:
+                return "error: ";
+        case LOG_WARNING:
+                return "warning: ";
+        default:
+                return "";
+        }
+}
+
+int log_internal(int level, int error, const char *format, ...) {
+        int saved = errno;
+        if (error < 0)
+                error = -error;
+
+        /* The log file keeps the story even under --quiet, but not the debug chatter. */
+        bool to_file = log_file && level <= MAX(log_max_level, LOG_INFO);
+        if (level <= log_max_level || to_file) {
+                char msg[2048];
+                va_list ap;
+                va_start(ap, format);
+                /* %m must name the error we were given, not whatever errno happens to hold. */
+                errno = error;
+                vsnprintf(msg, sizeof(msg), format, ap);
+                va_end(ap);
+
+                if (level <= log_max_level) {
+                        if (log_target == LOG_TARGET_STDERR)
+                                fprintf(stderr, "%s: %s%s\n", log_program, log_level_prefix(level), msg);
+                        else if (log_target == LOG_TARGET_JOURNAL)
+                                sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%i", level, "SYSLOG_IDENTIFIER=%s",
+                                                log_program, NULL);
+                }
+                if (to_file) {
+                        char ts[32];
+                        time_t t = time(NULL);
+                        struct tm tm;
+                        strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+                        fprintf(log_file, "[%s] %s%s\n", ts, log_level_prefix(level), msg);
+                }
+        }
+        errno = saved;
+        return -error;
+}

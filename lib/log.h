@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* Where memguard's own messages go: stderr (default), a log file, or the journal. Library code does
+ * not call these above debug level; the front ends log once, at the edge. */
+#pragma once
+
+#include <stdarg.h>
+#include <syslog.h>
+
+#include "macro.h"
+
+enum log_target {
+        LOG_TARGET_STDERR,
+        LOG_TARGET_JOURNAL,
+        LOG_TARGET_NONE,
+};
+
+void log_set_target(enum log_target t);
+void log_set_max_level(int level);
+int log_get_max_level(void);
+void log_set_program(const char *name);   /* prefix on stderr: "memguard: " */
+
+/* Also append every message, timestamped, to this file (memguard run --log-file). -errno. */
+int log_open_file(const char *path);
+void log_close_file(void);
+
+/* Returns -abs(error) when error != 0, so "return log_error_errno(r, ...)" reads naturally.
+ * %m in format prints strerror(error). */
+int log_internal(int level, int error, const char *format, ...) _printf_(3, 4);
+
+#define log_debug(...) log_internal(LOG_DEBUG, 0, __VA_ARGS__)
+#define log_info(...) log_internal(LOG_INFO, 0, __VA_ARGS__)
+#define log_notice(...) log_internal(LOG_NOTICE, 0, __VA_ARGS__)
+#define log_warning(...) log_internal(LOG_WARNING, 0, __VA_ARGS__)
+#define log_error(...) log_internal(LOG_ERR, 0, __VA_ARGS__)
+#define log_debug_errno(e, ...) log_internal(LOG_DEBUG, (e), __VA_ARGS__)
+#define log_warning_errno(e, ...) log_internal(LOG_WARNING, (e), __VA_ARGS__)
+#define log_error_errno(e, ...) log_internal(LOG_ERR, (e), __VA_ARGS__)

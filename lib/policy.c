@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+#include <math.h>
+#include <stddef.h>
+#include <sys/wait.h>
+
+#include "macro.h"
+#include "policy.h"
+
+void policy_limits_init(struct policy_limits *l) {
+        *l = (struct policy_limits) {
+                .kill_threshold = POLICY_DEFAULT_KILL_THRESHOLD,
+                .grace_usec = POLICY_DEFAULT_GRACE_USEC,
+                .warn_every_usec = POLICY_DEFAULT_WARN_EVERY_USEC,
+        };
+}
+
+void policy_state_init(struct policy_state *s) {
+        *s = (struct policy_state) {};
+}
+
+int policy_limits_validate(const struct policy_limits *l, const char **reterr) {
+        if (!(l->kill_threshold > 0 && l->kill_threshold <= 1)) {
+                *reterr = "kill threshold must be a ratio in (0, 1]";
+                return -EINVAL;
+        }
+        if (l->warn_at < 0 || l->warn_at > 1) {
+                *reterr = "warn-at must be a ratio in (0, 1]";
+                return -EINVAL;
+        }
+        if (l->warn_at > 0 && l->max_bytes == 0) {
+                *reterr = "warn-at needs a memory limit to be a ratio of";
+                return -EINVAL;
+        }
+        if (l->interval_usec > 0 && l->interval_usec < 1000) {
+                *reterr = "check interval must be at least 1ms";
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static uint64_t policy_threshold(uint64_t limit, double ratio) {
+        long double t = (long double) limit * (long double) ratio;
+        return t >= (long double) UINT64_MAX ? UINT64_MAX : (uint64_t) t;
+}
+
+static enum policy_action policy_start_term(struct policy_state *s, enum policy_reason reason, uint64_t now) {
+        s->stage = POLICY_STAGE_TERM_SENT;
+        s->reason = reason;
+        s->term_usec = now;
+        return POLICY_ACTION_TERM;
+}
+
+enum policy_action policy_decide(const struct policy_limits *l, struct policy_state *s,
+                                 const struct policy_input *in, uint64_t now) {
+        bool new_oom = in->oom_kills > s->seen_oom_kills;
+        s->seen_oom_kills = MAX(s->seen_oom_kills, in->oom_kills);
+
+        switch (s->stage) {
+        case POLICY_STAGE_RUNNING:
+                /* The kernel already acted at the hard ceiling: the job is in trouble, end the rest of it
+                 * gracefully, and make the verdict the limit, not whatever exit status follows. */
+                if (new_oom) {
+                        s->culprit_bytes = in->total_bytes;
+                        return policy_start_term(s, POLICY_REASON_KERNEL_OOM, now);
+                }
+                if (l->max_bytes > 0 && in->total_bytes >= policy_threshold(l->max_bytes, l->kill_threshold)) {
+                        s->culprit_bytes = in->total_bytes;
+                        s->culprit_pid = 0;
+                        return policy_start_term(s, POLICY_REASON_TOTAL, now);
+                }
+                if (l->max_process_bytes > 0 &&
+                    in->top_process_bytes >= policy_threshold(l->max_process_bytes, l->kill_threshold)) {
+                        s->culprit_bytes = in->top_process_bytes;
+                        s->culprit_pid = in->top_process_pid;
+                        return policy_start_term(s, POLICY_REASON_PROCESS, now);
+                }
+                if (l->warn_at > 0 && l->max_bytes > 0 &&
+                    in->total_bytes >= policy_threshold(l->max_bytes, l->warn_at) &&
+                    (!s->warned || now - s->last_warn_usec >= l->warn_every_usec)) {
+                        s->warned = true;
+                        s->last_warn_usec = now;
+                        return POLICY_ACTION_WARN;
+                }
+                return POLICY_ACTION_NONE;
+
+        case POLICY_STAGE_TERM_SENT:
+                if (new_oom && s->reason == POLICY_REASON_NONE)
+                        s->reason = POLICY_REASON_KERNEL_OOM;
+                if (!in->processes_left)
+                        return POLICY_ACTION_NONE;
+                if (now - s->term_usec >= l->grace_usec) {
+                        s->stage = POLICY_STAGE_KILL_SENT;
+                        s->kill_usec = now;
+                        return POLICY_ACTION_KILL;
+                }
+                return POLICY_ACTION_NONE;
+
+        case POLICY_STAGE_KILL_SENT:
+                /* SIGKILL cannot be ignored, but counters lag and new forks may slip in: signal again only
+                 * once the last one has had time to take effect. */
+                if (in->processes_left && now - s->kill_usec >= POLICY_KILL_SETTLE_USEC) {
+                        s->kill_usec = now;
+                        return POLICY_ACTION_KILL;
+                }
+                return POLICY_ACTION_NONE;
+
+        default:
+                return POLICY_ACTION_NONE;
+        }
+}
+
+enum policy_action policy_request_stop(const struct policy_limits *l, struct policy_state *s,
+                                       enum policy_reason reason, bool immediate, uint64_t now) {
+        if (s->reason == POLICY_REASON_NONE)
+                s->reason = reason;
+        if (immediate || s->stage == POLICY_STAGE_KILL_SENT) {
+                s->stage = POLICY_STAGE_KILL_SENT;
+                s->kill_usec = now;
+                return POLICY_ACTION_KILL;
+        }
+        if (s->stage == POLICY_STAGE_TERM_SENT)
+                return POLICY_ACTION_NONE;  /* the grace is already running */
+        s->stage = POLICY_STAGE_TERM_SENT;
+        s->term_usec = now;
+        return POLICY_ACTION_TERM;
+}
+
+void policy_final(struct policy_state *s, uint64_t oom_kills) {
+        if (oom_kills > s->seen_oom_kills && s->reason == POLICY_REASON_NONE)
+                s->reason = POLICY_REASON_KERNEL_OOM;
+        s->seen_oom_kills = MAX(s->seen_oom_kills, oom_kills);
+}
+
+uint64_t policy_next_interval(const struct policy_limits *l, const struct policy_state *s,
+                              uint64_t total_bytes, uint64_t prev_total_bytes, uint64_t dt_usec, uint64_t now) {
+        uint64_t interval;
+
+        if (l->interval_usec > 0)
+                interval = l->interval_usec;
+        else {
+                /* Like earlyoom: sleep no longer than the headroom lasts at the faster of the observed and
+                 * the assumed fill rate. */
+                uint64_t threshold = UINT64_MAX;
+                if (l->max_bytes > 0)
+                        threshold = policy_threshold(l->max_bytes, l->kill_threshold);
+                double rate = (double) POLICY_ASSUMED_FILL_BYTES_PER_SEC;
+                if (dt_usec > 0 && total_bytes > prev_total_bytes) {
+                        double seen = (double) (total_bytes - prev_total_bytes) * 1e6 / (double) dt_usec;
+                        rate = MAX(rate, seen);
+                }
+                if (threshold == UINT64_MAX || l->max_bytes == 0)
+                        interval = POLICY_INTERVAL_MAX_USEC;
+                else if (total_bytes >= threshold)
+                        interval = POLICY_INTERVAL_MIN_USEC;
+                else {
+                        double headroom_usec = (double) (threshold - total_bytes) / rate * 1e6;
+                        interval = (uint64_t) CLAMP(headroom_usec, (double) POLICY_INTERVAL_MIN_USEC,
+                                                    (double) POLICY_INTERVAL_MAX_USEC);
+                }
+        }
+
+        /* While the ladder runs, wake up no later than its next step is due. */
+        if (s->stage == POLICY_STAGE_TERM_SENT) {
+                uint64_t due = s->term_usec + l->grace_usec;
+                uint64_t left = due > now ? due - now : 0;
+                interval = MIN(interval, MAX(left, POLICY_INTERVAL_MIN_USEC));
+        } else if (s->stage == POLICY_STAGE_KILL_SENT)
+                interval = MIN(interval, POLICY_KILL_SETTLE_USEC);
+        return interval;
+}
+
+int policy_exit_code(const struct policy_state *s, int wait_status, int limit_exit_code) {
+        switch (s->reason) {
+        case POLICY_REASON_TOTAL:
+        case POLICY_REASON_KERNEL_OOM:
+                return limit_exit_code > 0 ? limit_exit_code : POLICY_EXIT_LIMIT;
+        case POLICY_REASON_PROCESS:
+                return POLICY_EXIT_PROCESS_LIMIT;
+        default:
+                break;
+        }
+        if (wait_status < 0)
+                return POLICY_EXIT_FAILURE;
+        if (WIFEXITED(wait_status))
+                return WEXITSTATUS(wait_status);
+        if (WIFSIGNALED(wait_status))
+                return 128 + WTERMSIG(wait_status);
+        return POLICY_EXIT_FAILURE;
+}
+
+static const char *const policy_reason_table[_POLICY_REASON_MAX] = {
+        [POLICY_REASON_NONE] = "none",
+        [POLICY_REASON_TOTAL] = "total-limit",
+        [POLICY_REASON_PROCESS] = "process-limit",
+        [POLICY_REASON_KERNEL_OOM] = "kernel-oom",
+        [POLICY_REASON_INTERRUPT] = "interrupted",
+        [POLICY_REASON_REQUEST] = "requested",
+};
+
+const char *policy_reason_to_string(enum policy_reason r) {
+        return r >= 0 && r < _POLICY_REASON_MAX ? policy_reason_table[r] : NULL;
+}
+
+static const char *const policy_action_table[_POLICY_ACTION_MAX] = {
+        [POLICY_ACTION_NONE] = "none",
+        [POLICY_ACTION_WARN] = "warn",
+        [POLICY_ACTION_TERM] = "term",
+        [POLICY_ACTION_KILL] = "kill",
+};
+
+const char *policy_action_to_string(enum policy_action a) {
+        return a >= 0 && a < _POLICY_ACTION_MAX ? policy_action_table[a] : NULL;
+}
