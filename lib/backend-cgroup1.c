@@ -93,24 +93,32 @@ static int cgroup1_open(struct backend *b, char **reterr) {
         c->mem_procs_fd = c->uni_procs_fd = c->usage_fd = c->max_usage_fd = c->oom_control_fd = c->stat_fd = -1;
         b->data = c;
 
-        c->mem_dir = cgroup_join(l.v1_memory_mount, l.v1_memory_path, b->group_name);
-        c->mem_path = cgroup1_path(l.v1_memory_path, b->group_name);
-        if (l.v2_mount && l.v2_path) {
-                c->uni_dir = cgroup_join(l.v2_mount, l.v2_path, b->group_name);
-                c->uni_path = cgroup1_path(l.v2_path, b->group_name);
+        const char *adopt = b->config.adopt_path;
+        const char *mem_parent = b->config.parent_path ? b->config.parent_path : l.v1_memory_path;
+        const char *uni_parent = b->config.unified_parent_path ? b->config.unified_parent_path : l.v2_path;
+        c->mem_path = adopt ? strdup(adopt) : cgroup1_path(mem_parent, b->group_name);
+        c->mem_dir = c->mem_path ? cgroup_join(l.v1_memory_mount, c->mem_path, NULL) : NULL;
+        b->group_path = c->mem_path ? strdup(c->mem_path) : NULL;
+        if (l.v2_mount && (adopt ? b->config.adopt_unified_path != NULL : uni_parent != NULL)) {
+                c->uni_path = adopt ? strdup(b->config.adopt_unified_path) : cgroup1_path(uni_parent, b->group_name);
+                c->uni_dir = c->uni_path ? cgroup_join(l.v2_mount, c->uni_path, NULL) : NULL;
         }
         cgroup_layout_done(&l);
-        if (!c->mem_dir || !c->mem_path) {
+        if (!c->mem_dir || !c->mem_path || !b->group_path) {
                 r = -ENOMEM;
                 goto fail;
         }
 
-        r = cgroup_mkdir(b->sysroot, c->mem_dir);
-        if (r < 0) {
-                backend_errorf(reterr, "cannot create /sys/fs/cgroup/%s: %s", c->mem_dir, strerror(-r));
-                goto fail;
+        if (adopt)
+                c->mem_created = b->config.adopt_owned;
+        else {
+                r = cgroup_mkdir(b->sysroot, c->mem_dir);
+                if (r < 0) {
+                        backend_errorf(reterr, "cannot create /sys/fs/cgroup/%s: %s", c->mem_dir, strerror(-r));
+                        goto fail;
+                }
+                c->mem_created = true;
         }
-        c->mem_created = true;
 
         if (b->config.hard_limit_bytes > 0) {
                 r = cgroup1_set_limit(b, b->config.hard_limit_bytes);
@@ -133,12 +141,14 @@ static int cgroup1_open(struct backend *b, char **reterr) {
 
         /* The unified tree is a convenience (membership, cgroup.kill): without it, v1 still works. */
         if (c->uni_dir && c->uni_path) {
-                if (cgroup_mkdir(b->sysroot, c->uni_dir) >= 0) {
+                if (adopt)
+                        c->uni_created = b->config.adopt_owned;
+                else if (cgroup_mkdir(b->sysroot, c->uni_dir) >= 0)
                         c->uni_created = true;
+                if (adopt || c->uni_created)
                         c->uni_procs_fd = cgroup1_open_file(b, c->uni_dir, "cgroup.procs", O_WRONLY);
-                }
                 if (c->uni_procs_fd < 0) {
-                        if (c->uni_created)
+                        if (c->uni_created && !adopt)
                                 (void) cgroup_rmdir(b->sysroot, c->uni_dir, 0);
                         c->uni_created = false;
                         free(c->uni_dir);
@@ -161,6 +171,17 @@ static int cgroup1_prepare_child(struct backend *b) {
         if (write(c->mem_procs_fd, "0", 1) != 1)
                 return -errno;
         if (c->uni_procs_fd >= 0 && write(c->uni_procs_fd, "0", 1) != 1)
+                return -errno;
+        return 0;
+}
+
+static int cgroup1_attach(struct backend *b, pid_t pid) {
+        struct cgroup1 *c = b->data;
+        char v[32];
+        int n = snprintf(v, sizeof(v), "%d", (int) pid);
+        if (write(c->mem_procs_fd, v, (size_t) n) != n)
+                return -errno;
+        if (c->uni_procs_fd >= 0 && write(c->uni_procs_fd, v, (size_t) n) != n)
                 return -errno;
         return 0;
 }
@@ -251,5 +272,6 @@ const struct backend_ops backend_cgroup1_ops = {
         .pids = cgroup1_pids,
         .kill = cgroup1_kill,
         .set_limit = cgroup1_set_limit,
+        .attach = cgroup1_attach,
         .close = cgroup1_close,
 };

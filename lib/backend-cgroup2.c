@@ -94,6 +94,14 @@ static int cgroup2_enable_memory(struct backend *b, const char *parent, char **r
         return 0;
 }
 
+/* "/a/b" + "leaf" -> "/a/b/leaf"; "/" + "leaf" -> "/leaf". */
+static char *cgroup2_child_path(const char *parent, const char *leaf) {
+        char *p;
+        if (asprintf(&p, "%s%s%s", parent, strcmp(parent, "/") == 0 ? "" : "/", leaf) < 0)
+                return NULL;
+        return p;
+}
+
 static int cgroup2_open(struct backend *b, char **reterr) {
         struct cgroup_layout l = {};
         int r = cgroup_layout_read(b->sysroot, 0, &l);
@@ -115,26 +123,34 @@ static int cgroup2_open(struct backend *b, char **reterr) {
         c->procs_fd = c->current_fd = c->peak_fd = c->events_fd = c->stat_fd = -1;
         b->data = c;
 
-        _cleanup_free_ char *parent = cgroup_join(l.v2_mount, l.v2_path, NULL);
-        c->dir = cgroup_join(l.v2_mount, l.v2_path, b->group_name);
-        if (asprintf(&c->path, "%s%s%s", l.v2_path, strcmp(l.v2_path, "/") == 0 ? "" : "/", b->group_name) < 0)
-                c->path = NULL;
+        const char *adopt = b->config.adopt_path;
+        const char *parent_path = b->config.parent_path ? b->config.parent_path : l.v2_path;
+        _cleanup_free_ char *parent = cgroup_join(l.v2_mount, parent_path, NULL);
+        c->path = adopt ? strdup(adopt) : cgroup2_child_path(parent_path, b->group_name);
+        c->dir = c->path ? cgroup_join(l.v2_mount, c->path, NULL) : NULL;
+        b->group_path = c->path ? strdup(c->path) : NULL;
         cgroup_layout_done(&l);
-        if (!parent || !c->dir || !c->path) {
+        if (!parent || !c->dir || !c->path || !b->group_path) {
                 r = -ENOMEM;
                 goto fail;
         }
 
-        r = cgroup2_enable_memory(b, parent, reterr);
-        if (r < 0)
-                goto fail;
+        if (adopt) {
+                /* Someone else's group (or ours from before a restart): it must already have the memory
+                 * controller, and it is left in place unless it is ours. */
+                c->created = b->config.adopt_owned;
+        } else {
+                r = cgroup2_enable_memory(b, parent, reterr);
+                if (r < 0)
+                        goto fail;
 
-        r = cgroup_mkdir(b->sysroot, c->dir);
-        if (r < 0) {
-                backend_errorf(reterr, "cannot create /sys/fs/cgroup/%s: %s", c->dir, strerror(-r));
-                goto fail;
+                r = cgroup_mkdir(b->sysroot, c->dir);
+                if (r < 0) {
+                        backend_errorf(reterr, "cannot create /sys/fs/cgroup/%s: %s", c->dir, strerror(-r));
+                        goto fail;
+                }
+                c->created = true;
         }
-        c->created = true;
 
         if (b->config.hard_limit_bytes > 0) {
                 r = cgroup2_set_limit(b, b->config.hard_limit_bytes);
@@ -144,7 +160,8 @@ static int cgroup2_open(struct backend *b, char **reterr) {
                 }
         }
         /* When the kernel must OOM-kill inside the job, end the whole job, as memguard would. */
-        (void) cgroup2_write(b, "memory.oom.group", "1");
+        if (!adopt || b->config.adopt_owned)
+                (void) cgroup2_write(b, "memory.oom.group", "1");
 
         c->procs_fd = cgroup2_open_file(b, "cgroup.procs", O_WRONLY);
         c->current_fd = cgroup2_open_file(b, "memory.current", O_RDONLY);
@@ -153,13 +170,21 @@ static int cgroup2_open(struct backend *b, char **reterr) {
         c->peak_fd = cgroup2_open_file(b, "memory.peak", O_RDONLY);  /* Linux >= 5.19 */
         if (c->procs_fd < 0 || c->current_fd < 0 || c->events_fd < 0) {
                 r = c->procs_fd < 0 ? c->procs_fd : c->current_fd < 0 ? c->current_fd : c->events_fd;
-                backend_errorf(reterr, "cannot open the files of /sys/fs/cgroup/%s: %s", c->dir, strerror(-r));
+                backend_errorf(reterr, "cannot open the files of /sys/fs/cgroup/%s: %s%s", c->dir, strerror(-r),
+                               adopt && r == -ENOENT ? " (is the memory controller enabled for it?)" : "");
                 goto fail;
         }
         return 0;
 fail:
         cgroup2_close(b);
         return r;
+}
+
+static int cgroup2_attach(struct backend *b, pid_t pid) {
+        struct cgroup2 *c = b->data;
+        char v[32];
+        int n = snprintf(v, sizeof(v), "%d", (int) pid);
+        return write(c->procs_fd, v, (size_t) n) == n ? 0 : -errno;
 }
 
 static int cgroup2_prepare_child(struct backend *b) {
@@ -242,5 +267,6 @@ const struct backend_ops backend_cgroup2_ops = {
         .pids = cgroup2_pids,
         .kill = cgroup2_kill,
         .set_limit = cgroup2_set_limit,
+        .attach = cgroup2_attach,
         .close = cgroup2_close,
 };

@@ -13,7 +13,11 @@
 #include "procfs.h"
 #include "sysroot.h"
 
+/* Whose descendants form the job: the job's own root when it is not our child (memguardd), else the
+ * supervisor (memguard run), to which orphans are reparented. */
 static pid_t procfs_root(const struct backend *b) {
+        if (b->config.root_pid > 0)
+                return b->config.root_pid;
         return b->config.supervisor_pid > 0 ? b->config.supervisor_pid : b->sysroot->self_pid;
 }
 
@@ -37,12 +41,34 @@ static int procfs_backend_sample(struct backend *b, struct backend_sample *ret) 
 }
 
 static int procfs_backend_pids(struct backend *b, pid_t **ret, size_t *ret_n) {
-        return procfs_descendants(b->sysroot, procfs_root(b), ret, ret_n);
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0;
+        int r = procfs_descendants(b->sysroot, procfs_root(b), &pids, &n);
+        if (r < 0)
+                return r;
+        if (b->config.root_pid > 0) {
+                /* The root is a member too, while it lives. */
+                struct procfs_stat st;
+                if (procfs_read_stat(b->sysroot, b->config.root_pid, &st) >= 0) {
+                        pid_t *np = realloc(pids, (n + 1) * sizeof(pid_t));
+                        if (!np)
+                                return -ENOMEM;
+                        pids = np;
+                        memmove(pids + 1, pids, n * sizeof(pid_t));
+                        pids[0] = b->config.root_pid;
+                        n++;
+                }
+        }
+        *ret = TAKE_PTR(pids);
+        *ret_n = n;
+        return 0;
 }
 
 /* Still below the supervisor? Walk up the ppid chain (short: a job's tree is shallow). */
 static bool procfs_backend_still_member(struct backend *b, pid_t pid) {
         pid_t root = procfs_root(b);
+        if (pid == b->config.root_pid)
+                return true;
         for (int depth = 0; depth < 4096 && pid > 1; depth++) {
                 struct procfs_stat st;
                 if (procfs_read_stat(b->sysroot, pid, &st) < 0)

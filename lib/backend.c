@@ -65,6 +65,7 @@ static int backend_open_one(struct sysroot *s, enum backend_kind kind, const str
         int r = b->ops->open(b, reterr);
         if (r < 0) {
                 free(b->group_name);
+                free(b->group_path);
                 free(b);
                 return r;
         }
@@ -114,6 +115,7 @@ struct backend *backend_free(struct backend *b) {
         if (b->ops && b->ops->close)
                 b->ops->close(b);
         free(b->group_name);
+        free(b->group_path);
         free(b);
         return NULL;
 }
@@ -136,6 +138,16 @@ int backend_kill(struct backend *b, int sig) {
         if (!sysroot_is_live(b->sysroot))
                 return -EOPNOTSUPP;
         return b->ops->kill(b, sig);
+}
+
+int backend_attach(struct backend *b, pid_t pid) {
+        if (!b->ops->attach)
+                return -EOPNOTSUPP;
+        return b->ops->attach(b, pid);
+}
+
+const char *backend_group_path(const struct backend *b) {
+        return b->group_path;
 }
 
 int backend_set_limit(struct backend *b, uint64_t bytes) {

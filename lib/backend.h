@@ -34,6 +34,16 @@ struct backend_config {
         const char *group_name;     /* leaf name of the job cgroup, e.g. "memguard-1234" */
         uint64_t hard_limit_bytes;  /* kernel ceiling (memory.max / limit_in_bytes); 0 = none */
         pid_t supervisor_pid;       /* procfs: whose descendants form the job */
+        pid_t root_pid;             /* procfs: the job's root when it is not our child; a member itself */
+        /* Where job groups are made, as /proc/PID/cgroup prints paths; NULL: beneath our own cgroup.
+         * For cgroup1 the first is the v1 memory path and the second the unified tree's. */
+        const char *parent_path;
+        const char *unified_parent_path;
+        /* Supervise this existing cgroup instead of creating one (a [watch] match, or a job group
+         * re-adopted after a restart); adopt_owned: it is ours, remove it when the job ends. */
+        const char *adopt_path;
+        const char *adopt_unified_path;
+        bool adopt_owned;
 };
 
 struct backend_sample {
@@ -55,6 +65,7 @@ struct backend_ops {
         int (*pids)(struct backend *b, pid_t **ret, size_t *ret_n);
         int (*kill)(struct backend *b, int sig);
         int (*set_limit)(struct backend *b, uint64_t bytes);
+        int (*attach)(struct backend *b, pid_t pid);
         void (*close)(struct backend *b);
 };
 
@@ -63,6 +74,7 @@ struct backend {
         struct sysroot *sysroot;    /* borrowed */
         struct backend_config config;
         char *group_name;
+        char *group_path;           /* set by cgroup implementations at open */
         void *data;                 /* the implementation's own state */
 };
 
@@ -93,6 +105,11 @@ int backend_pids(struct backend *b, pid_t **ret, size_t *ret_n);
 /* Sends sig to every process of the job; returns how many were signalled (0: none left) or -errno.
  * Never signals by a bare pid: pidfds, or cgroup.kill for SIGKILL where the kernel has it. */
 int backend_kill(struct backend *b, int sig);
+/* Moves a running process (not our child: a registered job) into the job's groups. Its existing
+ * children stay where they are, so register before the job forks. -EOPNOTSUPP on procfs. */
+int backend_attach(struct backend *b, pid_t pid);
+/* The job group's path as /proc/PID/cgroup prints it (primary hierarchy), NULL on procfs. */
+const char *backend_group_path(const struct backend *b);
 /* Changes the kernel-enforced ceiling; -EOPNOTSUPP on procfs. */
 int backend_set_limit(struct backend *b, uint64_t bytes);
 

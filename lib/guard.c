@@ -124,6 +124,8 @@ static void guard_act(struct guard *g, enum policy_action a, uint64_t current) {
         }
 }
 
+static void guard_started(struct guard *g);
+
 static void guard_end(struct guard *g) {
         struct backend_sample bs;
         /* The kernel's counters after everything exited: the high-water mark and late OOM kills. */
@@ -173,7 +175,12 @@ static void guard_tick(struct guard *g) {
                                       .count = last ? (int) last->nproc : 0,
                               });
 
-        if (g->root_exited) {
+        if (!g->has_root) {
+                if (!left && g->job->n_samples > 1) {
+                        guard_end(g);
+                        return;
+                }
+        } else if (g->root_exited) {
                 if (!left) {
                         guard_end(g);
                         return;
@@ -207,6 +214,13 @@ static void guard_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         guard_tick(w->data);
 }
 
+static void guard_pidfd_cb(struct ev_loop *loop, ev_io *w, int revents) {
+        struct guard *g = w->data;
+        ev_io_stop(loop, w);
+        g->root_exited = true;
+        guard_tick(g);
+}
+
 static void guard_child_cb(struct ev_loop *loop, ev_child *w, int revents) {
         struct guard *g = w->data;
         ev_child_stop(loop, w);
@@ -228,6 +242,7 @@ int guard_new(struct ev_loop *loop, struct sysroot *s, struct backend *b, struct
         g->limits = *limits;
         g->dry_run = dry_run;
         g->wait_status = -1;
+        g->root_pidfd = -1;
         policy_state_init(&g->state);
         ev_timer_init(&g->sample_timer, guard_timer_cb, 0., 0.);
         g->sample_timer.data = g;
@@ -242,7 +257,10 @@ struct guard *guard_free(struct guard *g) {
                 ev_timer_stop(g->loop, &g->sample_timer);
                 if (ev_is_active(&g->child_watcher))
                         ev_child_stop(g->loop, &g->child_watcher);
+                if (ev_is_active(&g->pidfd_watcher))
+                        ev_io_stop(g->loop, &g->pidfd_watcher);
         }
+        safe_close(g->root_pidfd);
         backend_free(g->backend);
         job_free(g->job);
         free(g);
@@ -318,10 +336,33 @@ int guard_spawn(struct guard *g) {
         }
 
         g->job->pid = pid;
+        g->has_root = true;
         ev_child_init(&g->child_watcher, guard_child_cb, pid, 0);
         g->child_watcher.data = g;
         ev_child_start(g->loop, &g->child_watcher);
+        guard_started(g);
+        return 0;
+}
 
+int guard_adopt_pid(struct guard *g, pid_t pid, int pidfd) {
+        g->job->pid = pid;
+        g->has_root = true;
+        g->root_pidfd = pidfd;
+        ev_io_init(&g->pidfd_watcher, guard_pidfd_cb, pidfd, EV_READ);
+        g->pidfd_watcher.data = g;
+        ev_io_start(g->loop, &g->pidfd_watcher);
+        guard_started(g);
+        return 0;
+}
+
+int guard_adopt_group(struct guard *g) {
+        g->has_root = false;
+        guard_started(g);
+        return 0;
+}
+
+static void guard_started(struct guard *g) {
+        pid_t pid = g->job->pid;
         guard_emit(g, &(struct guard_event) {
                               .type = GUARD_EVENT_STARTED,
                               .limit_bytes = g->limits.max_bytes,
@@ -331,7 +372,6 @@ int guard_spawn(struct guard *g) {
                       });
         /* First sample right away: a short job still gets one. */
         guard_schedule(g, 0);
-        return 0;
 }
 
 void guard_request_stop(struct guard *g, enum policy_reason reason, int sig, bool ladder) {

@@ -54,7 +54,11 @@ struct guard {
         bool dry_run;
 
         ev_timer sample_timer;
-        ev_child child_watcher;
+        ev_child child_watcher;         /* the root is our child (memguard run) */
+        ev_io pidfd_watcher;            /* the root is someone else's child: its pidfd turns readable */
+        int root_pidfd;
+
+        bool has_root;                  /* false for an adopted group: it ends when it is empty */
 
         bool root_exited;
         int wait_status;
@@ -81,6 +85,13 @@ static inline void guard_freep(struct guard **g) {
  * returns -errno of execvp (-ENOENT: command not found, -EACCES: not executable) and the failed child
  * has been reaped. */
 int guard_spawn(struct guard *g);
+
+/* Supervise a process that is not our child (a registered job): pidfd is taken over and closed with
+ * the guard. The root's exit status stays unknown here (its parent reaps it). */
+int guard_adopt_pid(struct guard *g, pid_t pid, int pidfd);
+
+/* Supervise the backend's group as it is, with no root process: the job ends when the group is empty. */
+int guard_adopt_group(struct guard *g);
 
 /* Ask the job to stop from outside the samples: forward sig (SIGTERM, SIGINT, ...) to every process
  * and, when ladder is set, SIGKILL after the grace. */
