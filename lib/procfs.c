@@ -258,7 +258,7 @@ int procfs_parse_statm(const char *text, uint64_t *ret_resident_pages) {
         if (!text || !ret_resident_pages)
                 return -EINVAL;
 
-        /* "size resident shared text lib data dt": the first must be a number too, or the second is
+        /* Fields: size, resident, then five more. The first must be a number too, or the second is
          * not what we think it is. */
         for (e = text; procfs_is_digit(*e); e++)
                 ;
@@ -545,8 +545,10 @@ static int procfs_scan_links(const struct sysroot *s, struct procfs_link **ret, 
                         continue;
 
                 r = procfs_read_stat(s, pid, &st);
-                /* Exited between readdir and read, or died while the kernel built the text. */
-                if (r == -ENOENT || r == -ESRCH || r == -EINVAL)
+                /* Exited between readdir and read, or died while the kernel built the text. With
+                 * hidepid=1 other users' entries are listed but closed: not ours to manage, and no
+                 * reason to lose the whole scan. */
+                if (r == -ENOENT || r == -ESRCH || r == -EINVAL || r == -EACCES || r == -EPERM)
                         continue;
                 if (r < 0)
                         return r;
@@ -592,7 +594,7 @@ int procfs_descendants(const struct sysroot *s, pid_t root, pid_t **ret, size_t 
 
         /* Each pid is listed once, so it is queued at most once: nlinks bounds the result. Never
          * empty, so callers can tell an allocation from a failure. */
-        out = malloc(MAX(nlinks, (size_t) 1) * sizeof(*out));
+        out = reallocarray(NULL, MAX(nlinks, (size_t) 1), sizeof(*out));
         if (!out)
                 return -ENOMEM;
 
