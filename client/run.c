@@ -139,8 +139,9 @@ static int run_parse_args(int argc, char **argv, struct run_args *a) {
         a->limit_exit_code = POLICY_EXIT_LIMIT;
 
         optind = 0;
+        opterr = 0;  /* getopt would name the program "run": say it ourselves */
         /* "+": stop at the first non-option, so the command's own options stay its own. */
-        while ((c = getopt_long(argc, argv, "+m:i:qh", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+:m:i:qh", options, NULL)) >= 0) {
                 switch (c) {
                 case 'm':
                         a->max_memory = optarg;
@@ -209,8 +210,11 @@ static int run_parse_args(int argc, char **argv, struct run_args *a) {
                 case 'h':
                         run_help(stdout);
                         return 1;
+                case ':':
+                        log_error("option '%s' needs a value (try 'memguard run --help')", argv[optind - 1]);
+                        return -EINVAL;
                 default:
-                        log_error("try 'memguard run --help'");
+                        log_error("unknown option '%s' (try 'memguard run --help')", argv[optind - 1]);
                         return -EINVAL;
                 }
         }
@@ -286,11 +290,11 @@ static void run_event(struct guard *g, const struct guard_event *ev, void *userd
                 if (now - st->last_usage_log_usec >= USEC_PER_SEC) {
                         st->last_usage_log_usec = now;
                         if (ev->limit_bytes > 0)
-                                log_debug("Memory usage: %s of %s (%.1f%%), %d processes",
+                                log_info("Memory usage: %s of %s (%.1f%%), %d processes",
                                           units_format_size(b1, ev->current_bytes), units_format_size(b2, ev->limit_bytes),
                                           100.0 * (double) ev->current_bytes / (double) ev->limit_bytes, ev->count);
                         else
-                                log_debug("Memory usage: %s, %d processes", units_format_size(b1, ev->current_bytes),
+                                log_info("Memory usage: %s, %d processes", units_format_size(b1, ev->current_bytes),
                                           ev->count);
                 }
                 break;
@@ -476,7 +480,7 @@ int verb_run(int argc, char **argv) {
         ev_run(loop, 0);
         ev_io_stop(loop, &st.signal_io);
 
-        int code = policy_exit_code(&guard->state, guard->wait_status, args.limit_exit_code);
+        int code = policy_exit_code(&guard->state, guard->wait_status, args.limit_exit_code, args.dry_run);
         struct report_info info = {
                 .job = guard->job,
                 .backend = backend_name(guard->backend),

@@ -186,6 +186,14 @@ static int cgroup1_attach(struct backend *b, pid_t pid) {
         return 0;
 }
 
+/* The unified twin freezes through cgroup2's core cgroup.freeze, which needs no controller. */
+static int cgroup1_freeze(struct backend *b, bool frozen) {
+        struct cgroup1 *c = b->data;
+        if (!c->uni_dir)
+                return -EOPNOTSUPP;
+        return cgroup1_write(b, c->uni_dir, "cgroup.freeze", frozen ? "1" : "0");
+}
+
 static int cgroup1_sample(struct backend *b, struct backend_sample *ret) {
         struct cgroup1 *c = b->data;
         int r = cgroup_pread_u64(c->usage_fd, &ret->current_bytes);
@@ -233,6 +241,8 @@ static void cgroup1_close(struct backend *b) {
         struct cgroup1 *c = b->data;
         if (!c)
                 return;
+        if (b->keep)
+                c->mem_created = c->uni_created = false;
         if (c->mem_created && sysroot_is_live(b->sysroot)) {
                 /* Nothing of the job outlives memguard's hold on it: repeat until the group is empty. */
                 for (int i = 0; i < 50; i++) {
@@ -273,5 +283,6 @@ const struct backend_ops backend_cgroup1_ops = {
         .kill = cgroup1_kill,
         .set_limit = cgroup1_set_limit,
         .attach = cgroup1_attach,
+        .freeze = cgroup1_freeze,
         .close = cgroup1_close,
 };

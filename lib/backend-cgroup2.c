@@ -180,6 +180,10 @@ fail:
         return r;
 }
 
+static int cgroup2_freeze(struct backend *b, bool frozen) {
+        return cgroup2_write(b, "cgroup.freeze", frozen ? "1" : "0");
+}
+
 static int cgroup2_attach(struct backend *b, pid_t pid) {
         struct cgroup2 *c = b->data;
         char v[32];
@@ -238,7 +242,7 @@ static void cgroup2_close(struct backend *b) {
         struct cgroup2 *c = b->data;
         if (!c)
                 return;
-        if (c->created) {
+        if (c->created && !b->keep) {
                 _cleanup_free_ pid_t *pids = NULL;
                 size_t n = 0;
                 /* Nothing of the job outlives memguard's hold on it. */
@@ -268,5 +272,6 @@ const struct backend_ops backend_cgroup2_ops = {
         .kill = cgroup2_kill,
         .set_limit = cgroup2_set_limit,
         .attach = cgroup2_attach,
+        .freeze = cgroup2_freeze,
         .close = cgroup2_close,
 };

@@ -113,7 +113,7 @@ struct backend *backend_free(struct backend *b) {
         if (!b)
                 return NULL;
         if (b->ops && b->ops->close)
-                b->ops->close(b);
+                b->ops->close(b);  /* the implementation honours b->keep */
         free(b->group_name);
         free(b->group_path);
         free(b);
@@ -144,6 +144,19 @@ int backend_attach(struct backend *b, pid_t pid) {
         if (!b->ops->attach)
                 return -EOPNOTSUPP;
         return b->ops->attach(b, pid);
+}
+
+int backend_freeze(struct backend *b, bool frozen) {
+        if (!sysroot_is_live(b->sysroot))
+                return -EOPNOTSUPP;
+        if (b->ops->freeze) {
+                int r = b->ops->freeze(b, frozen);
+                if (r != -EOPNOTSUPP)
+                        return r;
+        }
+        /* No freezer: stopped processes hold their memory but use no more, which is what freezing is for. */
+        int n = b->ops->kill(b, frozen ? SIGSTOP : SIGCONT);
+        return n < 0 ? n : 0;
 }
 
 const char *backend_group_path(const struct backend *b) {

@@ -66,6 +66,7 @@ struct backend_ops {
         int (*kill)(struct backend *b, int sig);
         int (*set_limit)(struct backend *b, uint64_t bytes);
         int (*attach)(struct backend *b, pid_t pid);
+        int (*freeze)(struct backend *b, bool frozen);
         void (*close)(struct backend *b);
 };
 
@@ -75,6 +76,7 @@ struct backend {
         struct backend_config config;
         char *group_name;
         char *group_path;           /* set by cgroup implementations at open */
+        bool keep;                  /* on free, leave the job and its groups as they are (daemon stop) */
         void *data;                 /* the implementation's own state */
 };
 
@@ -108,6 +110,9 @@ int backend_kill(struct backend *b, int sig);
 /* Moves a running process (not our child: a registered job) into the job's groups. Its existing
  * children stay where they are, so register before the job forks. -EOPNOTSUPP on procfs. */
 int backend_attach(struct backend *b, pid_t pid);
+/* Freezes (true) or thaws (false) every process of the job: cgroup.freeze where the kernel has it,
+ * SIGSTOP/SIGCONT through pidfds otherwise. */
+int backend_freeze(struct backend *b, bool frozen);
 /* The job group's path as /proc/PID/cgroup prints it (primary hierarchy), NULL on procfs. */
 const char *backend_group_path(const struct backend *b);
 /* Changes the kernel-enforced ceiling; -EOPNOTSUPP on procfs. */

@@ -110,12 +110,24 @@ static void guard_act(struct guard *g, enum policy_action a, uint64_t current) {
                                  units_format_size(b3, ev.limit_bytes), g->dry_run ? "; dry run: not stopping it" : "");
                 }
                 guard_emit(g, &ev);
-                if (!g->dry_run)
-                        guard_signal(g, GUARD_EVENT_TERM, SIGTERM, current);
+                if (g->dry_run)
+                        return;
+                if (g->freeze_instead && g->state.reason != POLICY_REASON_KERNEL_OOM) {
+                        /* Held where it is for a person to decide; the ladder stops here. */
+                        int r = backend_freeze(g->backend, true);
+                        g->frozen = r >= 0;
+                        snprintf(msg, sizeof(msg), r >= 0 ? "froze the job" : "could not freeze the job: %s",
+                                 strerror(-r));
+                        ev.type = GUARD_EVENT_FROZEN;
+                        ev.count = r;
+                        guard_emit(g, &ev);
+                        return;
+                }
+                guard_signal(g, GUARD_EVENT_TERM, SIGTERM, current);
                 return;
 
         case POLICY_ACTION_KILL:
-                if (!g->dry_run)
+                if (!g->dry_run && !g->frozen)
                         guard_signal(g, GUARD_EVENT_KILL, SIGKILL, current);
                 return;
 
@@ -204,7 +216,8 @@ static void guard_tick(struct guard *g) {
         guard_act(g, a, total);
 
         uint64_t dt = g->prev_sample_usec > 0 ? now - g->prev_sample_usec : 0;
-        uint64_t next = policy_next_interval(&g->limits, &g->state, total, g->prev_total_bytes, dt, now);
+        uint64_t next = policy_next_interval(&g->limits, &g->state, total, g->prev_total_bytes,
+                                             g->job->top_rss_bytes, dt, now);
         g->prev_total_bytes = total;
         g->prev_sample_usec = now;
         guard_schedule(g, next);
@@ -385,10 +398,17 @@ void guard_request_stop(struct guard *g, enum policy_reason reason, int sig, boo
                 if (a == POLICY_ACTION_KILL)
                         sig = SIGKILL;
                 guard_schedule(g, policy_next_interval(&g->limits, &g->state, g->prev_total_bytes,
-                                                       g->prev_total_bytes, 0, now));
+                                                       g->prev_total_bytes, g->job->top_rss_bytes, 0, now));
         } else if (g->state.reason == POLICY_REASON_NONE)
                 g->state.reason = reason;
         guard_signal(g, sig == SIGKILL ? GUARD_EVENT_KILL : GUARD_EVENT_TERM, sig, g->prev_total_bytes);
+}
+
+int guard_freeze(struct guard *g, bool frozen) {
+        int r = backend_freeze(g->backend, frozen);
+        if (r >= 0)
+                g->frozen = frozen;
+        return r;
 }
 
 int guard_set_limit(struct guard *g, uint64_t bytes) {

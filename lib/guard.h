@@ -23,6 +23,7 @@ enum guard_event_type {
         GUARD_EVENT_THRESHOLD,          /* a kill threshold was crossed: the ladder starts */
         GUARD_EVENT_TERM,               /* SIGTERM (or a forwarded signal) sent to every process */
         GUARD_EVENT_KILL,               /* SIGKILL sent to every process */
+        GUARD_EVENT_FROZEN,             /* the job was frozen instead of stopped (action freeze) */
         GUARD_EVENT_KERNEL_OOM,         /* the kernel OOM-killed inside the job */
         GUARD_EVENT_LEFTOVERS,          /* the root exited with processes left: they are being ended */
         GUARD_EVENT_ENDED,              /* everything of the job is gone; the report can be written */
@@ -52,6 +53,8 @@ struct guard {
         struct policy_limits limits;
         struct policy_state state;
         bool dry_run;
+        bool freeze_instead;            /* the ladder freezes the job rather than signalling it */
+        bool frozen;
 
         ev_timer sample_timer;
         ev_child child_watcher;         /* the root is our child (memguard run) */
@@ -96,6 +99,9 @@ int guard_adopt_group(struct guard *g);
 /* Ask the job to stop from outside the samples: forward sig (SIGTERM, SIGINT, ...) to every process
  * and, when ladder is set, SIGKILL after the grace. */
 void guard_request_stop(struct guard *g, enum policy_reason reason, int sig, bool ladder);
+
+/* Freeze or thaw the job on request. -errno from the backend. */
+int guard_freeze(struct guard *g, bool frozen);
 
 /* Changes the job's ceiling (kernel and ladder). -errno from the backend. */
 int guard_set_limit(struct guard *g, uint64_t bytes);

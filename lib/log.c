@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
@@ -62,14 +64,33 @@ static const char *log_level_prefix(int level) {
         }
 }
 
+/* Writes one finished line to the target (when to_target) and to the log file. */
+static void log_write(int level, const char *msg, bool to_target) {
+        /* The log file keeps the story even under --quiet, but not the debug chatter. */
+        bool to_file = log_file && level <= MAX(log_max_level, LOG_INFO);
+
+        if (to_target && level <= log_max_level) {
+                if (log_target == LOG_TARGET_STDERR)
+                        fprintf(stderr, "%s: %s%s\n", log_program, log_level_prefix(level), msg);
+                else if (log_target == LOG_TARGET_JOURNAL)
+                        sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%i", level, "SYSLOG_IDENTIFIER=%s", log_program,
+                                        NULL);
+        }
+        if (to_file) {
+                char ts[32];
+                time_t t = time(NULL);
+                struct tm tm;
+                strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+                fprintf(log_file, "[%s] %s%s\n", ts, log_level_prefix(level), msg);
+        }
+}
+
 int log_internal(int level, int error, const char *format, ...) {
         int saved = errno;
         if (error < 0)
                 error = -error;
 
-        /* The log file keeps the story even under --quiet, but not the debug chatter. */
-        bool to_file = log_file && level <= MAX(log_max_level, LOG_INFO);
-        if (level <= log_max_level || to_file) {
+        if (level <= log_max_level || log_file) {
                 char msg[2048];
                 va_list ap;
                 va_start(ap, format);
@@ -77,22 +98,58 @@ int log_internal(int level, int error, const char *format, ...) {
                 errno = error;
                 vsnprintf(msg, sizeof(msg), format, ap);
                 va_end(ap);
-
-                if (level <= log_max_level) {
-                        if (log_target == LOG_TARGET_STDERR)
-                                fprintf(stderr, "%s: %s%s\n", log_program, log_level_prefix(level), msg);
-                        else if (log_target == LOG_TARGET_JOURNAL)
-                                sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%i", level, "SYSLOG_IDENTIFIER=%s",
-                                                log_program, NULL);
-                }
-                if (to_file) {
-                        char ts[32];
-                        time_t t = time(NULL);
-                        struct tm tm;
-                        strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
-                        fprintf(log_file, "[%s] %s%s\n", ts, log_level_prefix(level), msg);
-                }
+                log_write(level, msg, true);
         }
         errno = saved;
         return -error;
+}
+
+int log_journal_available(void) {
+        return access("/run/systemd/journal/socket", W_OK) == 0;
+}
+
+int log_struct(int level, const char *message_id, const struct log_field *fields, size_t n_fields,
+               const char *format, ...) {
+        char msg[1024];
+        va_list ap;
+        va_start(ap, format);
+        vsnprintf(msg, sizeof(msg), format, ap);
+        va_end(ap);
+
+        if (level > log_max_level && !log_file)
+                return 0;
+
+        if (log_target == LOG_TARGET_JOURNAL && level <= log_max_level) {
+                /* MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, MESSAGE_ID and the fields. */
+                size_t n = 4 + n_fields;
+                struct iovec iov[n];
+                char *strings[n];
+                size_t k = 0;
+                int ok = 1;
+                ok &= asprintf(&strings[k++], "MESSAGE=%s", msg) >= 0;
+                ok &= asprintf(&strings[k++], "PRIORITY=%d", level) >= 0;
+                ok &= asprintf(&strings[k++], "SYSLOG_IDENTIFIER=%s", log_program) >= 0;
+                ok &= asprintf(&strings[k++], "MESSAGE_ID=%s", message_id) >= 0;
+                for (size_t i = 0; i < n_fields; i++)
+                        ok &= asprintf(&strings[k++], "%s=%s", fields[i].name, fields[i].value) >= 0;
+                if (ok) {
+                        for (size_t i = 0; i < k; i++)
+                                iov[i] = (struct iovec) { .iov_base = strings[i], .iov_len = strlen(strings[i]) };
+                        sd_journal_sendv(iov, (int) k);
+                }
+                for (size_t i = 0; i < k; i++)
+                        free(strings[i]);
+                if (!log_file)
+                        return 0;
+        }
+
+        char line[4096];
+        size_t len = (size_t) snprintf(line, sizeof(line), "%s [MESSAGE_ID=%s", msg, message_id);
+        for (size_t i = 0; i < n_fields && len < sizeof(line); i++)
+                len += (size_t) snprintf(line + len, sizeof(line) - len, " %s=%s", fields[i].name, fields[i].value);
+        if (len < sizeof(line))
+                snprintf(line + len, sizeof(line) - len, "]");
+        /* Already in the journal as fields: then only the file gets the line. */
+        log_write(level, line, log_target != LOG_TARGET_JOURNAL);
+        return 0;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <syslog.h>
 
 #include "macro.h"
@@ -26,6 +27,18 @@ void log_close_file(void);
 /* Returns -abs(error) when error != 0, so "return log_error_errno(r, ...)" reads naturally.
  * %m in format prints strerror(error). */
 int log_internal(int level, int error, const char *format, ...) _printf_(3, 4);
+
+/* A structured record: to the journal as fields (MESSAGE_ID and the given NAME=value pairs), elsewhere as
+ * the message followed by the fields in brackets, so the same facts can be grepped without journald. */
+struct log_field {
+        const char *name;   /* "MEMGUARD_JOB": uppercase, digits, '_' */
+        char value[256];
+};
+int log_struct(int level, const char *message_id, const struct log_field *fields, size_t n_fields,
+               const char *format, ...) _printf_(5, 6);
+
+/* Is a journald listening? sd_journal_send() succeeds silently without one, so ask the socket. */
+int log_journal_available(void);
 
 #define log_debug(...) log_internal(LOG_DEBUG, 0, __VA_ARGS__)
 #define log_info(...) log_internal(LOG_INFO, 0, __VA_ARGS__)

@@ -131,32 +131,39 @@ void policy_final(struct policy_state *s, uint64_t oom_kills) {
         s->seen_oom_kills = MAX(s->seen_oom_kills, oom_kills);
 }
 
+/* How long the headroom below threshold lasts at rate, in usec; 0 at or past it. */
+static double policy_headroom_usec(uint64_t value, uint64_t threshold, double rate) {
+        if (value >= threshold)
+                return 0;
+        return (double) (threshold - value) / rate * 1e6;
+}
+
 uint64_t policy_next_interval(const struct policy_limits *l, const struct policy_state *s,
-                              uint64_t total_bytes, uint64_t prev_total_bytes, uint64_t dt_usec, uint64_t now) {
+                              uint64_t total_bytes, uint64_t prev_total_bytes, uint64_t top_process_bytes,
+                              uint64_t dt_usec, uint64_t now) {
         uint64_t interval;
 
         if (l->interval_usec > 0)
                 interval = l->interval_usec;
         else {
                 /* Like earlyoom: sleep no longer than the headroom lasts at the faster of the observed and
-                 * the assumed fill rate. */
-                uint64_t threshold = UINT64_MAX;
-                if (l->max_bytes > 0)
-                        threshold = policy_threshold(l->max_bytes, l->kill_threshold);
+                 * the assumed fill rate, for whichever threshold is nearer. */
                 double rate = (double) POLICY_ASSUMED_FILL_BYTES_PER_SEC;
                 if (dt_usec > 0 && total_bytes > prev_total_bytes) {
                         double seen = (double) (total_bytes - prev_total_bytes) * 1e6 / (double) dt_usec;
                         rate = MAX(rate, seen);
                 }
-                if (threshold == UINT64_MAX || l->max_bytes == 0)
-                        interval = POLICY_INTERVAL_MAX_USEC;
-                else if (total_bytes >= threshold)
-                        interval = POLICY_INTERVAL_MIN_USEC;
-                else {
-                        double headroom_usec = (double) (threshold - total_bytes) / rate * 1e6;
-                        interval = (uint64_t) CLAMP(headroom_usec, (double) POLICY_INTERVAL_MIN_USEC,
-                                                    (double) POLICY_INTERVAL_MAX_USEC);
-                }
+                uint64_t longest = l->interval_max_usec > 0 ? MAX(l->interval_max_usec, POLICY_INTERVAL_MIN_USEC)
+                                                            : POLICY_INTERVAL_MAX_USEC;
+                double headroom = (double) longest;
+                if (l->max_bytes > 0)
+                        headroom = MIN(headroom, policy_headroom_usec(total_bytes,
+                                                                      policy_threshold(l->max_bytes, l->kill_threshold), rate));
+                if (l->max_process_bytes > 0)
+                        headroom = MIN(headroom, policy_headroom_usec(top_process_bytes,
+                                                                      policy_threshold(l->max_process_bytes, l->kill_threshold),
+                                                                      rate));
+                interval = (uint64_t) CLAMP(headroom, (double) POLICY_INTERVAL_MIN_USEC, (double) longest);
         }
 
         /* While the ladder runs, wake up no later than its next step is due. */
@@ -169,8 +176,8 @@ uint64_t policy_next_interval(const struct policy_limits *l, const struct policy
         return interval;
 }
 
-int policy_exit_code(const struct policy_state *s, int wait_status, int limit_exit_code) {
-        switch (s->reason) {
+int policy_exit_code(const struct policy_state *s, int wait_status, int limit_exit_code, bool dry_run) {
+        switch (dry_run ? POLICY_REASON_NONE : s->reason) {
         case POLICY_REASON_TOTAL:
         case POLICY_REASON_KERNEL_OOM:
                 return limit_exit_code > 0 ? limit_exit_code : POLICY_EXIT_LIMIT;

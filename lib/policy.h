@@ -43,6 +43,7 @@ struct policy_limits {
         uint64_t grace_usec;            /* SIGTERM to SIGKILL */
         uint64_t warn_every_usec;       /* at most one warning per this long */
         uint64_t interval_usec;         /* fixed sampling interval; 0 = adaptive */
+        uint64_t interval_max_usec;     /* adaptive: the longest interval; 0 = POLICY_INTERVAL_MAX_USEC */
 };
 
 /* Defaults, with the reasons. */
@@ -98,15 +99,17 @@ enum policy_action policy_request_stop(const struct policy_limits *l, struct pol
  * verdict a limit kill, whatever exit status the OOM-killed job produced. */
 void policy_final(struct policy_state *s, uint64_t oom_kills);
 
-/* How long until the next sample: the fixed interval, or adaptive from headroom and the fill rate
- * seen between the last two samples. In the TERM/KILL stages the grace deadline bounds it. */
+/* How long until the next sample: the fixed interval, or adaptive from the headroom left below the
+ * nearer of the two thresholds (the job's total, its largest process) and the fill rate seen between
+ * the last two samples. In the TERM/KILL stages the grace deadline bounds it. */
 uint64_t policy_next_interval(const struct policy_limits *l, const struct policy_state *s,
-                              uint64_t total_bytes, uint64_t prev_total_bytes, uint64_t dt_usec,
-                              uint64_t now_usec);
+                              uint64_t total_bytes, uint64_t prev_total_bytes, uint64_t top_process_bytes,
+                              uint64_t dt_usec, uint64_t now_usec);
 
 /* The exit code "memguard run" returns: the job's own code, 128+N for a signal death, 10 (or
- * limit_exit_code) for a total limit stop, 11 for a per-process limit. wait_status as from waitpid. */
-int policy_exit_code(const struct policy_state *s, int wait_status, int limit_exit_code);
+ * limit_exit_code) for a total limit stop, 11 for a per-process limit. wait_status as from waitpid.
+ * In a dry run memguard stopped nothing, so the job's own code stands whatever the verdict. */
+int policy_exit_code(const struct policy_state *s, int wait_status, int limit_exit_code, bool dry_run);
 
 const char *policy_reason_to_string(enum policy_reason r);
 const char *policy_action_to_string(enum policy_action a);

@@ -1,0 +1,748 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <systemd/sd-daemon.h>
+
+#include "cgroup.h"
+#include "conf.h"
+#include "events.h"
+#include "guard.h"
+#include "hooks.h"
+#include "job.h"
+#include "log.h"
+#include "macro.h"
+#include "manager.h"
+#include "procfs.h"
+#include "state.h"
+#include "sysroot.h"
+#include "units.h"
+
+/* [watch] cgroups are looked for this often: a scheduler's job is found within this long. */
+#define MANAGER_WATCH_SCAN_USEC (1 * USEC_PER_SEC)
+/* How deep below the root the [watch] scan walks: scheduler hierarchies are a few levels. */
+#define MANAGER_WATCH_MAX_DEPTH 8
+/* Persist a job's peak when it has grown by this fraction since the last write: a restart then loses
+ * at most this much of the peak, and a growing job does not write on every sample. */
+#define MANAGER_PEAK_SAVE_RATIO 1.05
+/* The daemon's own leaf in its cgroup2 subtree, so the subtree may hand the memory controller down
+ * ("no internal processes"). */
+#define MANAGER_SUPERVISOR_LEAF "supervisor"
+
+static void manager_notify_status(struct manager *m) {
+        sd_notifyf(0, "STATUS=supervising %zu job%s", m->n_jobs, m->n_jobs == 1 ? "" : "s");
+}
+
+static const char *manager_user_name(uid_t uid, char *buf, size_t size) {
+        struct passwd pw, *res = NULL;
+        char tmp[1024];
+        if (getpwuid_r(uid, &pw, tmp, sizeof(tmp), &res) == 0 && res)
+                snprintf(buf, size, "%s", res->pw_name);
+        else
+                snprintf(buf, size, "%u", (unsigned) uid);
+        return buf;
+}
+
+static void manager_limits_from_profile(const struct manager *m, const struct conf_profile *p,
+                                        struct policy_limits *l) {
+        policy_limits_init(l);
+        l->max_bytes = p->max_memory;
+        l->max_process_bytes = p->max_process_memory;
+        l->kill_threshold = p->kill_threshold;
+        l->warn_at = p->warn_at;
+        l->grace_usec = p->grace_usec;
+        l->warn_every_usec = p->warn_every_usec;
+        /* A profile's interval is fixed; otherwise adaptive, resting at the daemon's interval (so a
+         * thousand idle jobs cost little) and shrinking toward 10ms as a job nears its threshold. */
+        l->interval_usec = p->interval_usec;
+        l->interval_max_usec = m->conf->daemon.interval_usec;
+}
+
+static const struct conf_profile *manager_profile(const struct manager *m, const char *name) {
+        const struct conf_profile *p = name ? conf_profile(m->conf, name) : NULL;
+        if (!p)
+                p = conf_profile(m->conf, m->conf->daemon.default_profile);
+        if (!p)
+                p = conf_profile(m->conf, CONF_DEFAULT_PROFILE);
+        return p;
+}
+
+static void mjob_free(struct mjob *j) {
+        if (!j)
+                return;
+        guard_free(j->guard);
+        free(j->profile);
+        free(j->watch);
+        free(j->cgroup);
+        free(j->unified_cgroup);
+        free(j->command);
+        free(j);
+}
+
+/* Ended jobs are unlinked and freed from an idle watcher: never inside their own guard's callback. */
+static void manager_reap_cb(struct ev_loop *loop, ev_idle *w, int revents) {
+        struct manager *m = w->data;
+        ev_idle_stop(loop, w);
+        for (struct mjob **p = &m->jobs; *p;) {
+                struct mjob *j = *p;
+                if (j->ended) {
+                        *p = j->next;
+                        m->n_jobs--;
+                        mjob_free(j);
+                } else
+                        p = &j->next;
+        }
+        manager_notify_status(m);
+}
+
+static void manager_job_save(struct manager *m, struct mjob *j) {
+        int r = state_save(m->state_dir, j);
+        if (r < 0)
+                log_warning_errno(r, "job %" PRIu64 ": cannot write its state under %s, a restart may lose it: %m",
+                                  j->id, m->state_dir);
+        else
+                j->peak_saved_bytes = MAX(j->guard->job->peak_working_set_bytes, j->guard->job->kernel_peak_bytes);
+}
+
+static void manager_job_sample(struct manager *m, struct mjob *j, const struct guard_event *ev) {
+        const struct conf_profile *p = manager_profile(m, j->profile);
+        uint64_t now = guard_now_mono();
+        char b1[UNITS_SIZE_MAX], b2[UNITS_SIZE_MAX];
+
+        if (p && p->log_every_usec > 0 && now - j->last_usage_log_usec >= p->log_every_usec) {
+                j->last_usage_log_usec = now;
+                events_job(j, LOG_INFO, EVENTS_JOB_USAGE, ev->current_bytes, "uses %s of %s, %d processes",
+                           units_format_size(b1, ev->current_bytes),
+                           ev->limit_bytes ? units_format_size(b2, ev->limit_bytes) : "no limit", ev->count);
+        }
+        if (p && p->spike_rate_bytes_per_sec > 0 && j->prev_usec > 0 && now > j->prev_usec &&
+            ev->current_bytes > j->prev_bytes) {
+                double rate = (double) (ev->current_bytes - j->prev_bytes) * 1e6 / (double) (now - j->prev_usec);
+                if (rate >= (double) p->spike_rate_bytes_per_sec &&
+                    now - j->last_spike_log_usec >= j->guard->limits.warn_every_usec) {
+                        j->last_spike_log_usec = now;
+                        events_job(j, LOG_NOTICE, EVENTS_JOB_SPIKE, ev->current_bytes, "grows at %s/s, from %s to %s",
+                                   units_format_size(b1, (uint64_t) rate), units_format_size(b2, j->prev_bytes),
+                                   units_format_size((char[UNITS_SIZE_MAX]) {}, ev->current_bytes));
+                }
+        }
+        j->prev_bytes = ev->current_bytes;
+        j->prev_usec = now;
+
+        uint64_t peak = MAX(j->guard->job->peak_working_set_bytes, j->guard->job->kernel_peak_bytes);
+        if ((double) peak > (double) j->peak_saved_bytes * MANAGER_PEAK_SAVE_RATIO)
+                manager_job_save(m, j);
+}
+
+static void manager_guard_event(struct guard *g, const struct guard_event *ev, void *userdata) {
+        struct mjob *j = userdata;
+        struct manager *m = j->manager;
+        const struct conf_profile *p = manager_profile(m, j->profile);
+        const char *reason = policy_reason_to_string(g->state.reason);
+
+        switch (ev->type) {
+        case GUARD_EVENT_STARTED:
+                break;
+        case GUARD_EVENT_SAMPLE:
+                manager_job_sample(m, j, ev);
+                break;
+        case GUARD_EVENT_WARNING:
+                events_job(j, LOG_WARNING, EVENTS_JOB_WARNING, ev->current_bytes, "%s", ev->message);
+                break;
+        case GUARD_EVENT_THRESHOLD:
+                events_job(j, LOG_NOTICE, EVENTS_JOB_THRESHOLD, ev->current_bytes, "%s", ev->message);
+                if (p && !g->dry_run)
+                        (void) hooks_run(j, "pre-kill", p->pre_kill_hook, p->hook_timeout_usec, reason, ev->current_bytes);
+                break;
+        case GUARD_EVENT_KERNEL_OOM:
+                events_job(j, LOG_WARNING, EVENTS_JOB_KERNEL_OOM, ev->current_bytes, "%s", ev->message);
+                break;
+        case GUARD_EVENT_TERM:
+                events_job(j, LOG_NOTICE, EVENTS_JOB_SIGTERM, ev->current_bytes, "%s", ev->message);
+                break;
+        case GUARD_EVENT_KILL:
+                events_job(j, LOG_NOTICE, EVENTS_JOB_SIGKILL, ev->current_bytes, "%s", ev->message);
+                break;
+        case GUARD_EVENT_FROZEN:
+                events_job(j, LOG_NOTICE, EVENTS_JOB_THRESHOLD, ev->current_bytes, "%s", ev->message);
+                break;
+        case GUARD_EVENT_LEFTOVERS:
+                log_info("job %" PRIu64 ": %s", j->id, ev->message);
+                break;
+        case GUARD_EVENT_ENDED: {
+                char b1[UNITS_SIZE_MAX];
+                const struct job *job = g->job;
+                uint64_t peak = MAX(job->peak_working_set_bytes, job->kernel_peak_bytes);
+                events_job(j, LOG_INFO, EVENTS_JOB_ENDED, ev->current_bytes, "ended (%s), peak %s",
+                           g->state.reason == POLICY_REASON_NONE ? "by itself" : reason, units_format_size(b1, peak));
+                if (p && g->state.reason != POLICY_REASON_NONE && !g->dry_run)
+                        (void) hooks_run(j, "post-kill", p->post_kill_hook, p->hook_timeout_usec, reason, ev->current_bytes);
+                (void) state_remove(m->state_dir, j->id);
+                j->ended = true;
+                ev_idle_start(m->loop, &m->reap_idle);
+                break;
+        }
+        default:
+                break;
+        }
+}
+
+/* Creates the job: backend (a new group, or an existing one adopted), guard, state. */
+static int manager_add_job(struct manager *m, enum mjob_source source, const struct backend_config *bc,
+                           const struct policy_limits *limits, const char *profile, const char *watch,
+                           uid_t uid, char *const *argv, uint64_t id, struct mjob **ret, char **reterr) {
+        _cleanup_free_ char *why = NULL;
+        struct backend *b = NULL;
+        int r = backend_open(m->sysroot, m->backend_kind, bc, &b, &why);
+        if (r < 0) {
+                backend_errorf(reterr, "%s", why ? why : strerror(-r));
+                return r;
+        }
+        struct job *job = NULL;
+        r = job_new(argv, &job);
+        if (r < 0) {
+                backend_free(b);
+                return r;
+        }
+        struct mjob *j = calloc(1, sizeof(*j));
+        if (!j) {
+                job_free(job);
+                backend_free(b);
+                return -ENOMEM;
+        }
+        j->manager = m;
+        j->id = id ? id : m->next_id++;
+        m->next_id = MAX(m->next_id, j->id + 1);
+        j->source = source;
+        j->uid = uid;
+        manager_user_name(uid, j->user, sizeof(j->user));
+        j->profile = strdup(profile);
+        j->watch = watch ? strdup(watch) : NULL;
+        j->cgroup = backend_group_path(b) ? strdup(backend_group_path(b)) : NULL;
+        j->command = job_command_string(job);
+        j->start_realtime_usec = job->start_realtime_usec;
+        if (bc->adopt_unified_path)
+                j->unified_cgroup = strdup(bc->adopt_unified_path);
+        else if (m->backend_kind == BACKEND_CGROUP1 && m->unified_parent_path && bc->group_name)
+                (void) asprintf(&j->unified_cgroup, "%s%s%s", m->unified_parent_path,
+                                strcmp(m->unified_parent_path, "/") == 0 ? "" : "/", bc->group_name);
+
+        r = guard_new(m->loop, m->sysroot, b, job, limits, false, &j->guard);
+        if (r < 0) {
+                job_free(job);
+                backend_free(b);
+                mjob_free(j);
+                return r;
+        }
+        const struct conf_profile *p = manager_profile(m, profile);
+        j->guard->freeze_instead = p && p->action == CONF_ACTION_FREEZE;
+        j->guard->on_event = manager_guard_event;
+        j->guard->userdata = j;
+        j->next = m->jobs;
+        m->jobs = j;
+        m->n_jobs++;
+        *ret = j;
+        return 0;
+}
+
+struct mjob *manager_find_job(struct manager *m, uint64_t id) {
+        for (struct mjob *j = m->jobs; j; j = j->next)
+                if (j->id == id && !j->ended)
+                        return j;
+        return NULL;
+}
+
+static struct mjob *manager_find_cgroup(struct manager *m, const char *cgroup) {
+        for (struct mjob *j = m->jobs; j; j = j->next)
+                if (!j->ended && j->cgroup && strcmp(j->cgroup, cgroup) == 0)
+                        return j;
+        return NULL;
+}
+
+int manager_register_job(struct manager *m, uid_t uid, pid_t pid, int pidfd, char *const *argv,
+                         const char *profile, uint64_t max_bytes, struct mjob **ret, char **reterr) {
+        _cleanup_close_ int fd = pidfd;
+        const struct conf_profile *p;
+        if (profile && *profile) {
+                p = conf_profile(m->conf, profile);
+                if (!p) {
+                        backend_errorf(reterr, "no profile called '%s'", profile);
+                        return -ENOENT;
+                }
+        } else {
+                _cleanup_free_ char *cmd = NULL;
+                size_t len = 1;
+                for (size_t i = 0; argv[i]; i++)
+                        len += strlen(argv[i]) + 1;
+                cmd = calloc(1, len);
+                for (size_t i = 0; cmd && argv[i]; i++) {
+                        if (i)
+                                strcat(cmd, " ");
+                        strcat(cmd, argv[i]);
+                }
+                struct passwd pw, *res = NULL;
+                char tmp[1024];
+                gid_t gid = getpwuid_r(uid, &pw, tmp, sizeof(tmp), &res) == 0 && res ? res->pw_gid : (gid_t) -1;
+                p = conf_match(m->conf, uid, gid, cmd, NULL);
+        }
+        struct policy_limits limits;
+        manager_limits_from_profile(m, p, &limits);
+        /* A user may ask for less than the profile allows, never for more. */
+        if (max_bytes > 0 && (limits.max_bytes == 0 || max_bytes < limits.max_bytes || uid == 0))
+                limits.max_bytes = max_bytes;
+        else if (max_bytes > limits.max_bytes && limits.max_bytes > 0)
+                backend_errorf(reterr, "the profile '%s' allows at most %" PRIu64 " bytes; keeping that", p->name,
+                               limits.max_bytes);
+
+        char group[64];
+        uint64_t id = m->next_id;
+        snprintf(group, sizeof(group), "job-%" PRIu64, id);
+        struct backend_config bc = {
+                .group_name = group,
+                .hard_limit_bytes = limits.max_bytes,
+                .parent_path = m->parent_path,
+                .unified_parent_path = m->unified_parent_path,
+                .root_pid = pid,
+        };
+        struct mjob *j;
+        int r = manager_add_job(m, MJOB_SOURCE_REGISTERED, &bc, &limits, p->name, NULL, uid, argv, id, &j, reterr);
+        if (r < 0)
+                return r;
+        r = backend_attach(j->guard->backend, pid);
+        if (r < 0 && r != -EOPNOTSUPP) {
+                backend_errorf(reterr, "cannot move process %d into the job's cgroup: %s", (int) pid, strerror(-r));
+                j->ended = true;
+                ev_idle_start(m->loop, &m->reap_idle);
+                return r;
+        }
+        guard_adopt_pid(j->guard, pid, TAKE_FD(fd));
+        manager_job_save(m, j);
+        events_job(j, LOG_INFO, EVENTS_JOB_STARTED, 0, "registered by uid %u under profile %s", (unsigned) uid, p->name);
+        manager_notify_status(m);
+        *ret = j;
+        return 0;
+}
+
+int manager_kill_job(struct manager *m, struct mjob *j, bool now) {
+        if (j->guard->frozen && !now)
+                (void) guard_freeze(j->guard, false);  /* a frozen job cannot act on SIGTERM */
+        guard_request_stop(j->guard, POLICY_REASON_REQUEST, now ? SIGKILL : SIGTERM, true);
+        return 0;
+}
+
+int manager_set_limit(struct manager *m, struct mjob *j, uint64_t bytes) {
+        int r = guard_set_limit(j->guard, bytes);
+        if (r >= 0)
+                manager_job_save(m, j);
+        return r;
+}
+
+/* Adopts a cgroup found by a [watch] section (or recorded before a restart). */
+static int manager_adopt(struct manager *m, const char *cgroup, const char *unified, const char *profile,
+                         const char *watch, enum mjob_source source, bool owned, const struct policy_limits *saved,
+                         uint64_t id, uid_t uid, const char *command, uint64_t start_usec, uint64_t peak) {
+        const struct conf_profile *p = manager_profile(m, profile);
+        struct policy_limits limits;
+        if (saved)
+                limits = *saved;
+        else
+                manager_limits_from_profile(m, p, &limits);
+        struct backend_config bc = {
+                .adopt_path = cgroup,
+                .adopt_unified_path = unified,
+                .adopt_owned = owned,
+                /* A scheduler's cgroup keeps the scheduler's kernel limits; our own job groups get ours. */
+                .hard_limit_bytes = owned ? limits.max_bytes : 0,
+        };
+        char *argv[] = { (char *) (command && *command ? command : cgroup), NULL };
+        _cleanup_free_ char *why = NULL;
+        struct mjob *j;
+        int r = manager_add_job(m, source, &bc, &limits, p ? p->name : profile, watch, uid, argv, id, &j, &why);
+        if (r < 0)
+                return log_warning_errno(r, "cannot supervise cgroup %s: %s", cgroup, why ? why : "%m");
+        if (start_usec)
+                j->guard->job->start_realtime_usec = j->start_realtime_usec = start_usec;
+        j->guard->job->peak_working_set_bytes = peak;
+        guard_adopt_group(j->guard);
+        manager_job_save(m, j);
+        if (id)
+                events_job(j, LOG_INFO, EVENTS_JOB_ADOPTED, 0, "supervised again after a restart (cgroup %s)", cgroup);
+        else
+                events_job(j, LOG_INFO, EVENTS_JOB_STARTED, 0, "found by [watch %s] (cgroup %s), profile %s", watch,
+                           cgroup, j->profile);
+        manager_notify_status(m);
+        return 0;
+}
+
+/* The [watch] scan: every directory of the tree the backend uses, matched against the patterns. */
+static int manager_scan_dir(struct manager *m, const char *mount, const char *path, int depth) {
+        _cleanup_free_ char *dir = cgroup_join(mount, path, NULL);
+        if (!dir)
+                return -ENOMEM;
+        int fd = sysroot_open_cgroup(m->sysroot, *dir ? dir : ".", O_RDONLY | O_DIRECTORY);
+        if (fd < 0)
+                return 0;
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                safe_close(fd);
+                return 0;
+        }
+        int added = 0;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                        continue;
+                _cleanup_free_ char *child = NULL;
+                if (asprintf(&child, "%s/%s", strcmp(path, "/") == 0 ? "" : path, de->d_name) < 0)
+                        break;
+                const struct conf_watch *w = conf_match_watch(m->conf, child);
+                if (w && !manager_find_cgroup(m, child)) {
+                        _cleanup_free_ pid_t *pids = NULL;
+                        size_t n = 0;
+                        _cleanup_free_ char *procs = cgroup_join(mount, child, "cgroup.procs");
+                        if (procs && cgroup_read_pids(m->sysroot, procs, &pids, &n) >= 0 && n > 0) {
+                                struct procfs_status st;
+                                uid_t uid = procfs_read_status(m->sysroot, pids[0], &st) >= 0 ? st.uid : 0;
+                                _cleanup_free_ char *cmd = NULL;
+                                (void) procfs_read_cmdline(m->sysroot, pids[0], &cmd);
+                                if (manager_adopt(m, child, NULL, w->profile, w->name, MJOB_SOURCE_WATCH, false, NULL,
+                                                  0, uid, cmd, 0, 0) >= 0)
+                                        added++;
+                        }
+                        continue;
+                }
+                if (depth < MANAGER_WATCH_MAX_DEPTH)
+                        added += manager_scan_dir(m, mount, child, depth + 1);
+        }
+        closedir(d);
+        return added;
+}
+
+int manager_scan_watches(struct manager *m) {
+        if (m->conf->n_watches == 0 || m->backend_kind == BACKEND_PROCFS)
+                return 0;
+        struct cgroup_layout l = {};
+        if (cgroup_layout_read(m->sysroot, 0, &l) < 0)
+                return 0;
+        const char *mount = m->backend_kind == BACKEND_CGROUP2 ? l.v2_mount : l.v1_memory_mount;
+        int n = mount ? manager_scan_dir(m, mount, "/", 0) : 0;
+        cgroup_layout_done(&l);
+        return n;
+}
+
+static void manager_watch_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        manager_scan_watches(w->data);
+}
+
+static void manager_watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        /* The loop is turning: every job's timer runs on it, so this ping vouches for them. */
+        sd_notify(0, "WATCHDOG=1");
+}
+
+static void manager_signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
+        struct manager *m = w->data;
+        if (w->signum == SIGHUP) {
+                _cleanup_free_ char *errors = NULL;
+                (void) manager_reload(m, &errors);
+                return;
+        }
+        log_info("received SIG%s; stopping (supervised jobs keep running and are taken up again at the next start)",
+                 sigabbrev_np(w->signum));
+        sd_notify(0, "STOPPING=1");
+        for (struct mjob *j = m->jobs; j; j = j->next)
+                if (!j->ended)
+                        manager_job_save(m, j);
+        m->stopping = true;
+        ev_break(loop, EVBREAK_ALL);
+}
+
+int manager_reload(struct manager *m, char **reterr) {
+        sd_notify(0, "RELOADING=1");
+        struct conf *c = NULL;
+        struct conf_errors errors = {};
+        int r = conf_load(m->config_path, m->dropin_dir, m->host_ram_bytes, &c, &errors);
+        if (r < 0) {
+                size_t len = 1;
+                for (size_t i = 0; i < errors.n; i++)
+                        len += strlen(errors.messages[i]) + 1;
+                char *all = calloc(1, len);
+                for (size_t i = 0; all && i < errors.n; i++) {
+                        strcat(all, errors.messages[i]);
+                        strcat(all, "\n");
+                }
+                for (size_t i = 0; i < errors.n; i++)
+                        log_error("%s", errors.messages[i]);
+                struct log_field f[2] = { { .name = "CONFIG_FILE" }, { .name = "MEMGUARD_ERRORS" } };
+                snprintf(f[0].value, sizeof(f[0].value), "%s", m->config_path);
+                snprintf(f[1].value, sizeof(f[1].value), "%zu", errors.n);
+                log_struct(LOG_ERR, EVENTS_RELOAD_FAILED, f, 2,
+                           "configuration has %zu error%s, not reloading; the running configuration stays", errors.n,
+                           errors.n == 1 ? "" : "s");
+                conf_errors_done(&errors);
+                if (reterr)
+                        *reterr = all;
+                else
+                        free(all);
+                sd_notify(0, "READY=1");
+                return r == -ENOMEM ? r : -EINVAL;
+        }
+        conf_free(m->conf);
+        m->conf = c;
+        log_set_max_level(m->conf->daemon.log_level);
+
+        /* Running jobs follow their profile's new settings; the kernel ceiling of our own groups too. */
+        for (struct mjob *j = m->jobs; j; j = j->next) {
+                if (j->ended)
+                        continue;
+                const struct conf_profile *p = conf_profile(m->conf, j->profile);
+                if (!p) {
+                        log_warning("job %" PRIu64 ": profile %s is gone after the reload; it keeps its limits", j->id,
+                                    j->profile);
+                        continue;
+                }
+                struct policy_limits l;
+                manager_limits_from_profile(m, p, &l);
+                uint64_t old_max = j->guard->limits.max_bytes;
+                l.max_bytes = j->guard->limits.max_bytes == 0 || p->max_memory == 0 ? p->max_memory
+                                                                                     : MIN(p->max_memory, old_max);
+                if (j->source == MJOB_SOURCE_WATCH || p->max_memory != old_max)
+                        l.max_bytes = p->max_memory;
+                j->guard->limits = l;
+                j->guard->freeze_instead = p->action == CONF_ACTION_FREEZE;
+                if (j->source == MJOB_SOURCE_REGISTERED && l.max_bytes != old_max)
+                        (void) guard_set_limit(j->guard, l.max_bytes);
+                manager_job_save(m, j);
+        }
+        struct log_field f[1] = { { .name = "CONFIG_FILE" } };
+        snprintf(f[0].value, sizeof(f[0].value), "%s", m->config_path);
+        log_struct(LOG_INFO, EVENTS_RELOAD_OK, f, 1, "configuration reloaded: %zu profiles, %zu rules, %zu watches",
+                   m->conf->n_profiles, m->conf->n_rules, m->conf->n_watches);
+        sd_notify(0, "READY=1");
+        manager_notify_status(m);
+        (void) manager_scan_watches(m);
+        return 0;
+}
+
+/* Decides where job groups go and makes sure the memory controller reaches them. */
+static int manager_setup_cgroups(struct manager *m, enum backend_kind want) {
+        struct cgroup_layout l = {};
+        int r = cgroup_layout_read(m->sysroot, 0, &l);
+        if (r < 0) {
+                m->backend_kind = BACKEND_PROCFS;
+                return log_warning_errno(r, "cannot read the cgroup layout, supervising through /proc only: %m");
+        }
+        const char *configured = m->conf->daemon.cgroup_parent && *m->conf->daemon.cgroup_parent
+                                         ? m->conf->daemon.cgroup_parent : NULL;
+        bool v2_memory = false;
+        if (l.v2_mount && l.v2_path) {
+                _cleanup_free_ char *ctl = cgroup_join(l.v2_mount, configured ? configured : l.v2_path,
+                                                       "cgroup.controllers");
+                _cleanup_free_ char *text = NULL;
+                v2_memory = ctl && sysroot_read_cgroup(m->sysroot, ctl, &text, 4096) >= 0 &&
+                            cgroup_list_has(text, "memory");
+        }
+
+        enum backend_kind k = want;
+        if (k == BACKEND_AUTO)
+                k = v2_memory ? BACKEND_CGROUP2 : l.v1_memory_mount ? BACKEND_CGROUP1 : BACKEND_PROCFS;
+        m->backend_kind = k;
+
+        if (k == BACKEND_CGROUP2) {
+                const char *own = l.v2_path;
+                m->parent_path = strdup(configured ? configured : own);
+                if (!configured && strcmp(own, "/") != 0) {
+                        /* "No internal processes": move ourselves into a leaf so our cgroup (systemd's
+                         * Delegate=yes subtree) can hand the memory controller to job groups. */
+                        _cleanup_free_ char *leaf = cgroup_join(l.v2_mount, own, MANAGER_SUPERVISOR_LEAF);
+                        _cleanup_free_ char *procs = cgroup_join(l.v2_mount, own, MANAGER_SUPERVISOR_LEAF "/cgroup.procs");
+                        r = cgroup_mkdir(m->sysroot, leaf);
+                        if ((r >= 0 || r == -EEXIST) && (r = sysroot_write_cgroup(m->sysroot, procs, "0")) >= 0)
+                                free(m->parent_path), m->parent_path = strdup(own);
+                        else
+                                log_warning_errno(r, "cannot move into %s/%s: %m", own, MANAGER_SUPERVISOR_LEAF);
+                }
+                _cleanup_free_ char *sub = cgroup_join(l.v2_mount, m->parent_path, "cgroup.subtree_control");
+                _cleanup_free_ char *text = NULL;
+                if (sub && sysroot_read_cgroup(m->sysroot, sub, &text, 4096) >= 0 && !cgroup_list_has(text, "memory")) {
+                        r = sysroot_write_cgroup(m->sysroot, sub, "+memory");
+                        if (r < 0)
+                                log_warning_errno(r, "cannot enable the memory controller in %s: %m", sub);
+                }
+        } else if (k == BACKEND_CGROUP1) {
+                m->parent_path = strdup(configured ? configured : l.v1_memory_path ? l.v1_memory_path : "/");
+                if (l.v2_mount && l.v2_path)
+                        m->unified_parent_path = strdup(l.v2_path);
+        }
+        log_info("job groups: %s backend%s%s", backend_kind_to_string(k), m->parent_path ? " under " : "",
+                 m->parent_path ? m->parent_path : "");
+        cgroup_layout_done(&l);
+        return 0;
+}
+
+/* Jobs recorded before a restart: adopted again if their group still has processes. */
+static void manager_readopt(struct manager *m) {
+        struct state_job *all = NULL;
+        size_t n = 0, bad = 0;
+        int r = state_load_all(m->state_dir, &all, &n, &bad);
+        if (r < 0)
+                log_warning_errno(r, "cannot read the job records in %s: %m", m->state_dir);
+        if (bad > 0)
+                log_warning("%zu unreadable job record%s in %s/jobs renamed to *.bad", bad, bad == 1 ? "" : "s",
+                            m->state_dir);
+        for (size_t i = 0; i < n; i++) {
+                struct state_job *s = &all[i];
+                m->next_id = MAX(m->next_id, s->id + 1);
+                bool owned = strcmp(s->source, "registered") == 0;
+                _cleanup_free_ pid_t *pids = NULL;
+                size_t np = 0;
+                struct cgroup_layout l = {};
+                bool alive = false;
+                if (cgroup_layout_read(m->sysroot, 0, &l) >= 0) {
+                        const char *mount = m->backend_kind == BACKEND_CGROUP2 ? l.v2_mount : l.v1_memory_mount;
+                        _cleanup_free_ char *procs = mount ? cgroup_join(mount, s->cgroup, "cgroup.procs") : NULL;
+                        alive = procs && cgroup_read_pids(m->sysroot, procs, &pids, &np) >= 0 && np > 0;
+                        if (!alive && owned && mount) {
+                                /* It ended while we were away: tidy its groups. */
+                                _cleanup_free_ char *dir = cgroup_join(mount, s->cgroup, NULL);
+                                if (dir)
+                                        (void) cgroup_rmdir(m->sysroot, dir, 0);
+                                if (s->unified_cgroup && l.v2_mount) {
+                                        _cleanup_free_ char *udir = cgroup_join(l.v2_mount, s->unified_cgroup, NULL);
+                                        if (udir)
+                                                (void) cgroup_rmdir(m->sysroot, udir, 0);
+                                }
+                        }
+                }
+                cgroup_layout_done(&l);
+                if (!alive) {
+                        log_info("job %" PRIu64 " (%s) ended while memguardd was not running", s->id,
+                                 s->command ? s->command : s->cgroup);
+                        (void) state_remove(m->state_dir, s->id);
+                } else if (manager_adopt(m, s->cgroup, s->unified_cgroup, s->profile, s->watch,
+                                         owned ? MJOB_SOURCE_REGISTERED : MJOB_SOURCE_WATCH, owned, &s->limits, s->id,
+                                         s->uid, s->command, s->start_realtime_usec, s->peak_bytes) < 0)
+                        (void) state_remove(m->state_dir, s->id);
+                state_job_done(s);
+        }
+        free(all);
+}
+
+int manager_new(const struct manager_options *o, struct manager **ret) {
+        struct manager *m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        m->next_id = 1;
+        m->config_path = strdup(o->config_path ? o->config_path : CONF_PATH_DEFAULT);
+        m->dropin_dir = o->dropin_dir ? strdup(o->dropin_dir) : NULL;
+        int r = sysroot_open(o->sysroot, &m->sysroot);
+        if (r < 0) {
+                manager_free(m);
+                return log_error_errno(r, "cannot open %s/proc: %m", o->sysroot ? o->sysroot : "");
+        }
+        r = procfs_read_meminfo(m->sysroot, &m->host_ram_bytes, NULL);
+        if (r < 0)
+                log_warning_errno(r, "cannot read the host's memory size; percentages are of 0: %m");
+
+        struct conf_errors errors = {};
+        r = conf_load(m->config_path, m->dropin_dir, m->host_ram_bytes, &m->conf, &errors);
+        if (r < 0) {
+                for (size_t i = 0; i < errors.n; i++)
+                        log_error("%s", errors.messages[i]);
+                conf_errors_done(&errors);
+                manager_free(m);
+                return r;
+        }
+        log_set_max_level(MAX(log_get_max_level(), m->conf->daemon.log_level));
+        m->socket_path = strdup(o->socket_path ? o->socket_path : m->conf->daemon.socket_path);
+        m->state_dir = strdup(o->state_dir ? o->state_dir : m->conf->daemon.state_dir);
+
+        m->loop = ev_default_loop(EVFLAG_NOENV);
+        if (!m->loop) {
+                manager_free(m);
+                return log_error_errno(ENOMEM, "cannot set up the event loop");
+        }
+        ev_idle_init(&m->reap_idle, manager_reap_cb);
+        m->reap_idle.data = m;
+
+        (void) manager_setup_cgroups(m, o->backend);
+        manager_readopt(m);
+        *ret = m;
+        return 0;
+}
+
+struct manager *manager_free(struct manager *m) {
+        if (!m)
+                return NULL;
+        while (m->jobs) {
+                struct mjob *j = m->jobs;
+                m->jobs = j->next;
+                /* Stopping the daemon must not end or forget anyone's job: keep the groups in place. */
+                if (j->guard && j->guard->backend && !j->ended)
+                        j->guard->backend->keep = true;
+                mjob_free(j);
+        }
+        if (m->loop) {
+                ev_signal_stop(m->loop, &m->sig_term);
+                ev_signal_stop(m->loop, &m->sig_int);
+                ev_signal_stop(m->loop, &m->sig_hup);
+                ev_timer_stop(m->loop, &m->watch_timer);
+                ev_timer_stop(m->loop, &m->watchdog_timer);
+                ev_idle_stop(m->loop, &m->reap_idle);
+        }
+        conf_free(m->conf);
+        sysroot_free(m->sysroot);
+        free(m->config_path);
+        free(m->dropin_dir);
+        free(m->parent_path);
+        free(m->unified_parent_path);
+        free(m->socket_path);
+        free(m->state_dir);
+        free(m);
+        return NULL;
+}
+
+int manager_start(struct manager *m) {
+        ev_signal_init(&m->sig_term, manager_signal_cb, SIGTERM);
+        ev_signal_init(&m->sig_int, manager_signal_cb, SIGINT);
+        ev_signal_init(&m->sig_hup, manager_signal_cb, SIGHUP);
+        m->sig_term.data = m->sig_int.data = m->sig_hup.data = m;
+        ev_signal_start(m->loop, &m->sig_term);
+        ev_signal_start(m->loop, &m->sig_int);
+        ev_signal_start(m->loop, &m->sig_hup);
+        signal(SIGPIPE, SIG_IGN);
+
+        ev_timer_init(&m->watch_timer, manager_watch_cb, 0., (double) MANAGER_WATCH_SCAN_USEC / 1e6);
+        m->watch_timer.data = m;
+        ev_timer_start(m->loop, &m->watch_timer);
+
+        uint64_t wd = 0;
+        if (sd_watchdog_enabled(0, &wd) > 0 && wd > 0) {
+                m->watchdog_usec = wd;
+                ev_timer_init(&m->watchdog_timer, manager_watchdog_cb, 0., (double) wd / 2e6);
+                m->watchdog_timer.data = m;
+                ev_timer_start(m->loop, &m->watchdog_timer);
+        }
+
+        /* Keep the supervisor itself out of swap when memory is tight: it is what frees memory. */
+        if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
+                log_debug_errno(errno, "mlockall failed, continuing without: %m");
+
+        struct log_field f[1] = { { .name = "MEMGUARD_BACKEND" } };
+        snprintf(f[0].value, sizeof(f[0].value), "%s", backend_kind_to_string(m->backend_kind));
+        log_struct(LOG_INFO, EVENTS_DAEMON_STARTED, f, 1, "memguardd %s started: %s backend, %zu job%s taken up",
+                   PACKAGE_VERSION, backend_kind_to_string(m->backend_kind), m->n_jobs, m->n_jobs == 1 ? "" : "s");
+        sd_notifyf(0, "READY=1\nSTATUS=supervising %zu job%s\nMAINPID=%d", m->n_jobs, m->n_jobs == 1 ? "" : "s",
+                   (int) getpid());
+        return 0;
+}

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/* memguardd's one context: the libev default loop, the configuration, the job table, the signal,
+ * watchdog and [watch] scan watchers, and the state directory. Front ends (signals, the bus, the
+ * control socket) call manager_* and never touch a job's guard directly. */
+#pragma once
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "backend.h"
+#include "policy.h"
+
+struct conf;
+struct conf_profile;
+struct guard;
+struct sysroot;
+
+enum mjob_source {
+        MJOB_SOURCE_REGISTERED,         /* a client handed us its process */
+        MJOB_SOURCE_WATCH,              /* a cgroup matched a [watch] section */
+};
+
+struct mjob {
+        struct manager *manager;
+        uint64_t id;
+        enum mjob_source source;
+        struct guard *guard;
+        char *profile;                  /* the profile's name: profiles are re-resolved on reload */
+        char *watch;                    /* the [watch] section that found it */
+        char *cgroup;                   /* the job group as /proc/PID/cgroup prints it */
+        char *unified_cgroup;           /* cgroup1 hosts: its twin in the unified tree */
+        char *command;                  /* for people: the command line */
+        uid_t uid;
+        char user[64];
+        uint64_t start_realtime_usec;
+        uint64_t peak_saved_bytes;      /* the peak last written to the state file */
+        uint64_t last_usage_log_usec;   /* log-every */
+        uint64_t last_spike_log_usec;
+        uint64_t prev_bytes, prev_usec; /* spike-rate */
+        bool ended;
+        struct mjob *next;
+};
+
+struct manager {
+        struct ev_loop *loop;
+        struct sysroot *sysroot;
+        struct conf *conf;
+        char *config_path;
+        char *dropin_dir;
+        uint64_t host_ram_bytes;
+
+        enum backend_kind backend_kind; /* what this host gives job groups */
+        char *parent_path;              /* where job groups are made */
+        char *unified_parent_path;
+        char *socket_path;              /* from the config, or --socket */
+        char *state_dir;
+
+        struct mjob *jobs;
+        size_t n_jobs;
+        uint64_t next_id;
+
+        ev_signal sig_term, sig_int, sig_hup;
+        ev_timer watch_timer;
+        ev_timer watchdog_timer;
+        ev_idle reap_idle;              /* frees ended jobs outside their own callbacks */
+        uint64_t watchdog_usec;
+        bool stopping;
+};
+
+struct manager_options {
+        const char *config_path;
+        const char *dropin_dir;
+        const char *sysroot;
+        const char *socket_path;        /* overrides [daemon] socket */
+        const char *state_dir;          /* overrides [daemon] state-dir */
+        enum backend_kind backend;
+};
+
+/* Loads the configuration (every error printed with file:line), opens the sysroot, finds where job
+ * groups go, and re-adopts the jobs recorded in the state directory. Startup failures are -errno. */
+int manager_new(const struct manager_options *o, struct manager **ret);
+struct manager *manager_free(struct manager *m);
+
+/* Starts the signal, watchdog and scan watchers and says READY=1. */
+int manager_start(struct manager *m);
+
+/* Reload the configuration: all or nothing. On errors *reterr lists them (one per line) and the
+ * running configuration stays. */
+int manager_reload(struct manager *m, char **reterr);
+
+struct mjob *manager_find_job(struct manager *m, uint64_t id);
+
+/* A client's process as a job: moved into a new job group under the profile (a user may ask for a
+ * lower limit, never a higher one). pidfd is taken over. */
+int manager_register_job(struct manager *m, uid_t uid, pid_t pid, int pidfd, char *const *argv,
+                         const char *profile, uint64_t max_bytes, struct mjob **ret, char **reterr);
+
+/* Operator actions. */
+int manager_kill_job(struct manager *m, struct mjob *j, bool now);
+int manager_set_limit(struct manager *m, struct mjob *j, uint64_t bytes);
+
+/* Rescan the cgroup tree for [watch] matches now. Returns how many jobs were added. */
+int manager_scan_watches(struct manager *m);

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# memguardd on this machine's kernel: readiness through sd_notify, a [watch] cgroup created after the
+# start is picked up, a profile's kill threshold and grace applied to a real allocating job, the
+# structured records (read back from stderr here; the VM tier reads them from journald), a reload with
+# a broken file keeping the old profile, and kill -9 of the daemon mid-job with a restart that takes
+# the job up again and still stops it at its limit.
+. "$(dirname "$0")/lib.sh"
+
+MEMGUARDD=${MEMGUARDD:-$top_builddir/daemon/memguardd}
+NOTIFY_LISTEN=$top_srcdir/tests/helpers/notify-listen.py
+
+[ "$(id -u)" = 0 ] || skip_all "memguardd needs root to supervise cgroups"
+[ -x "$MEMGUARDD" ] || skip_all "memguardd is not built ($MEMGUARDD)"
+[ -x "$MEMHOG" ] || skip_all "memhog is not built"
+command -v python3 >/dev/null || skip_all "python3 is needed to capture sd_notify"
+
+# Where test job cgroups go: beneath our own, in the hierarchy memguardd uses for memory.
+if cg_v2_has_memory; then
+        CG_ROOT=$CG_V2
+        CG_MOUNT=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") print $5; break } }' /proc/self/mountinfo | head -n1)
+elif [ -n "$CG_V1_MEM" ]; then
+        CG_ROOT=$CG_V1_MEM
+        CG_MOUNT=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup" && $(i + 3) ~ /(^|,)memory(,|$)/) print $5; break } }' /proc/self/mountinfo | head -n1)
+else
+        skip_all "no cgroup memory controller on this host"
+fi
+BASE=$CG_ROOT/mgd-test-$$
+WATCH_PATH=${BASE#"$CG_MOUNT"}     # as /proc/PID/cgroup prints it
+mkdir "$BASE" || skip_all "cannot create $BASE"
+if [ -e "$BASE/cgroup.subtree_control" ] && ! grep -qw memory "$BASE/cgroup.subtree_control"; then
+        echo +memory >"$BASE/cgroup.subtree_control" 2>/dev/null
+fi
+
+D=$TEST_TMP
+mkdir -p "$D/etc/conf.d" "$D/state"
+write_config() {  # write_config MAX_MEMORY
+        cat >"$D/etc/memguard.conf" <<EOC
+[daemon]
+socket = $D/memguardd.sock
+state-dir = $D/state
+log-level = info
+
+[profile small]
+max-memory = $1
+kill-threshold = 0.8
+warn-at = 0.5
+grace = 1s
+log-every = 1s
+
+[watch test]
+cgroup = $WATCH_PATH/job-*
+profile = small
+EOC
+}
+write_config 200M
+
+DAEMON_PID=
+NOTIFY_PID=
+start_daemon() {  # start_daemon LOG
+        : >"$D/notify.log"
+        python3 "$NOTIFY_LISTEN" "$D/notify.sock" "$D/notify.log" &
+        NOTIFY_PID=$!
+        CLEANUP_PIDS+=("$NOTIFY_PID")
+        wait_for 5 grep -q listening "$D/notify.log"
+        NOTIFY_SOCKET=$D/notify.sock "$MEMGUARDD" -d -f "$D/etc/memguard.conf" </dev/null >>"$1" 2>&1 &
+        DAEMON_PID=$!
+        CLEANUP_PIDS+=("$DAEMON_PID")
+}
+stop_daemon() {
+        [ -n "$DAEMON_PID" ] && kill -TERM "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
+        [ -n "$NOTIFY_PID" ] && kill "$NOTIFY_PID" 2>/dev/null && wait "$NOTIFY_PID" 2>/dev/null
+        DAEMON_PID= NOTIFY_PID=
+}
+# job_in NAME ARGS...: start memhog ARGS in the cgroup BASE/NAME; sets JOB_PID.
+job_in() {
+        local name=$1
+        shift
+        mkdir -p "$BASE/$name"
+        sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$BASE/$name" "$MEMHOG" "$@" &
+        JOB_PID=$!
+        CLEANUP_PIDS+=("$JOB_PID")
+}
+cleanup_cgroups() {
+        local d
+        for d in "$BASE"/*/; do
+                [ -d "$d" ] || continue
+                for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+                for i in $(seq 40); do rmdir "$d" 2>/dev/null && break; sleep 0.05; done
+        done
+        rmdir "$BASE" 2>/dev/null
+}
+trap 'stop_daemon; cleanup_cgroups; lib_cleanup' EXIT
+LOG=$D/daemon.log
+
+tap_plan 16
+
+# 1-2: start and readiness.
+start_daemon "$LOG"
+if wait_for 10 grep -q 'READY=1' "$D/notify.log"; then
+        ok "memguardd says READY=1 through sd_notify"
+else
+        not_ok "memguardd says READY=1 through sd_notify"
+        diag_file "$D/notify.log"; diag_file "$LOG"
+fi
+check "READY=1 comes with a STATUS and MAINPID=$DAEMON_PID" grep -q "STATUS=supervising.*MAINPID=$DAEMON_PID" "$D/notify.log" \
+        || diag_file "$D/notify.log"
+
+# 3-8: a [watch] cgroup created after the start is picked up; its profile's threshold stops the job.
+job_in job-1 --rate 100 --size 600 --hold 30
+if wait_for 10 grep -q "found by \[watch test\] (cgroup $WATCH_PATH/job-1)" "$LOG"; then
+        ok "a cgroup created after the start is picked up by its [watch]"
+else
+        not_ok "a cgroup created after the start is picked up by its [watch]"; diag_file "$LOG"
+fi
+wait "$JOB_PID"; rc=$?
+forget_pid "$JOB_PID"
+check_eq "the allocating job was stopped by SIGTERM (status 143)" 143 "$rc" || diag_file "$LOG"
+check "the threshold record names 80% of 200 MiB with its MESSAGE_ID and fields" \
+        grep -q 'MEMORY THRESHOLD EXCEEDED.*kill threshold 160 MiB (80% of 200 MiB).*MESSAGE_ID=b59470accdf64bc2bc17bb8fce340c8d.*MEMGUARD_PROFILE=small MEMGUARD_LIMIT_BYTES=209715200' "$LOG" \
+        || diag_file "$LOG"
+check "a warning came first, at warn-at (MESSAGE_ID 2270aab3...)" grep -q 'MESSAGE_ID=2270aab3af694c4ba4b538c50c83a0b6' "$LOG"
+check "SIGTERM is recorded with the job's fields" \
+        grep -q 'sent SIGTERM to 1 process of the job \[MESSAGE_ID=4f2a10ff068344db92d9a6dfedd0345c MEMGUARD_JOB=1 ' "$LOG" \
+        || diag_file "$LOG"
+if grep -q 'MESSAGE_ID=bc6e549bb06246e88e709d03d8655759' "$LOG" &&
+        wait_for 5 grep -q 'ended (total-limit).*MESSAGE_ID=004df36ceef54204ba3c50c7c9c01c11' "$LOG"; then
+        ok "log-every usage records and the job's end (as a total-limit stop) are recorded"
+else
+        not_ok "log-every usage records and the job's end (as a total-limit stop) are recorded"; diag_file "$LOG"
+fi
+
+# 9-11: a reload with a broken file keeps the old profile and says file:line.
+cp "$D/etc/memguard.conf" "$D/good.conf"
+printf '[profile broken]\nmax-memory = bogus\n' >"$D/etc/conf.d/50-broken.conf"
+kill -HUP "$DAEMON_PID"
+if wait_for 10 grep -q "conf.d/50-broken.conf:2: .*max-memory" "$LOG"; then
+        ok "a broken drop-in is reported with file:line on reload"
+else
+        not_ok "a broken drop-in is reported with file:line on reload"; diag_file "$LOG"
+fi
+check "the reload is refused as a whole (MESSAGE_ID 3c68f6ed...)" grep -q 'MESSAGE_ID=3c68f6ed414a4845aefd1bd80afb805f' "$LOG"
+rm -f "$D/etc/conf.d/50-broken.conf"
+job_in job-2 --rate 100 --size 600 --hold 30
+wait "$JOB_PID"; rc=$?
+forget_pid "$JOB_PID"
+check_eq "after the refused reload the old profile still stops a job (status 143)" 143 "$rc" || diag_file "$LOG"
+
+# 12-15: kill -9 of the daemon mid-job, a restart takes the job up again and still stops it.
+job_in job-3 --rate 15 --size 600 --hold 60
+wait_for 10 grep -q "cgroup $WATCH_PATH/job-3" "$LOG"
+wait_for 10 test -n "$(ls "$D/state/jobs/" 2>/dev/null)"
+check "the job's record is in the state directory" test -n "$(ls "$D/state/jobs/"*.json 2>/dev/null)"
+kill -KILL "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null
+check "the job survives kill -9 of memguardd" pid_alive "$JOB_PID"
+LOG2=$D/daemon2.log
+start_daemon "$LOG2"
+if wait_for 10 grep -q "supervised again after a restart (cgroup $WATCH_PATH/job-3)" "$LOG2"; then
+        ok "the restarted daemon takes the job up again from its record (MESSAGE_ID ac23c488...)"
+else
+        not_ok "the restarted daemon takes the job up again from its record"; diag_file "$LOG2"
+fi
+wait "$JOB_PID"; rc=$?
+forget_pid "$JOB_PID"
+check_eq "the re-adopted job is still stopped at its limit (status 143)" 143 "$rc" || diag_file "$LOG2"
+
+# 16: stopping the daemon leaves nothing supervised behind by mistake.
+last_pid=$DAEMON_PID
+stop_daemon
+check "memguardd stops on SIGTERM" pid_gone "$last_pid"
+tap_done
