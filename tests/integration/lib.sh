@@ -1,0 +1,275 @@
+# Helpers for the integration scripts (bash, TAP). Source it from a script in this directory:
+#     . "$(dirname "$0")/lib.sh"
+# It finds the binaries, makes a private temporary directory, prints TAP, runs memguard under a hard
+# timeout and checks that no job cgroup is left behind. Scripts exit 0: TAP decides.
+
+: "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+MEMGUARD=${MEMGUARD:-$top_builddir/client/memguard}
+MEMHOG=${MEMHOG:-$top_builddir/tests/helpers/memhog}
+# Hard upper bound for one memguard run, in seconds: a hung run fails, it does not hang the suite.
+MG_TIMEOUT=${MG_TIMEOUT:-30}
+MIB=1048576
+
+# --- TAP -------------------------------------------------------------------------------------------
+TAP_N=0
+TAP_PLANNED=
+
+tap_plan() { TAP_PLANNED=$1; echo "1..$1"; }
+ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $*"; }
+not_ok() { TAP_N=$((TAP_N + 1)); echo "not ok $TAP_N - $*"; }
+# skip DESCRIPTION REASON
+skip() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1 # SKIP $2"; }
+# Diagnostics: each argument (and each line in it) as a "# " line.
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+# diag_file FILE [MAX_LINES]
+diag_file() {
+        [ -e "$1" ] || { diag "($1: missing)"; return; }
+        diag "--- $(basename "$1") (last ${2:-15} lines):"
+        tail -n "${2:-15}" "$1" | sed 's/^/#   /'
+}
+# check DESCRIPTION COMMAND [ARGS...]: ok when the command succeeds. Returns its status so a caller
+# can add diagnostics: check "x" test 1 = 2 || diag "why"
+check() {
+        local desc=$1
+        shift
+        if "$@"; then
+                ok "$desc"
+                return 0
+        fi
+        not_ok "$desc"
+        return 1
+}
+# check_eq DESCRIPTION EXPECTED ACTUAL
+check_eq() {
+        if [ "$2" = "$3" ]; then
+                ok "$1"
+                return 0
+        fi
+        not_ok "$1"
+        diag "expected: '$2'" "actual:   '$3'"
+        return 1
+}
+# The plan at the end, unless one was printed first. A script that dies early has no plan: an error.
+tap_done() {
+        [ -n "$TAP_PLANNED" ] || echo "1..$TAP_N"
+        exit 0
+}
+# The whole script is skipped.
+skip_all() {
+        echo "1..0 # SKIP $*"
+        exit 0
+}
+
+# --- the private temporary directory and cleanup -----------------------------------------------------
+TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mg-test.XXXXXX") || { echo "Bail out! cannot create a temporary directory"; exit 0; }
+export TMPDIR=$TEST_TMP
+CLEANUP_PIDS=()        # background processes of ours to end at exit
+CLEANUP_DIRS=()        # more directories to remove at exit
+MG_PIDS_SEEN=()        # every memguard pid we started: their job cgroups must be gone
+
+lib_cleanup() {
+        local p d
+        for p in "${CLEANUP_PIDS[@]}"; do
+                kill -KILL "$p" 2>/dev/null
+        done
+        for p in "${MG_PIDS_SEEN[@]}"; do
+                cg_reap "$p" >/dev/null 2>&1
+        done
+        for d in "${CLEANUP_DIRS[@]}"; do
+                rm -rf "$d"
+        done
+        rm -rf "$TEST_TMP"
+}
+trap lib_cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+now_ms() { date +%s%3N; }
+
+# forget_pid PID: a background process of ours has been waited for; never signal its pid again.
+forget_pid() {
+        local p keep=()
+        for p in "${CLEANUP_PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+        CLEANUP_PIDS=("${keep[@]}")
+}
+
+# wait_for SECONDS COMMAND [ARGS...]: poll every 50ms until COMMAND succeeds; 1 when time runs out.
+wait_for() {
+        local deadline=$(($(now_ms) + ${1%.*} * 1000))
+        shift
+        while ! "$@"; do
+                [ "$(now_ms)" -lt "$deadline" ] || return 1
+                sleep 0.05
+        done
+        return 0
+}
+
+pid_alive() { kill -0 "$1" 2>/dev/null; }
+pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# --- prerequisites -----------------------------------------------------------------------------------
+require_binaries() {
+        [ -x "$MEMGUARD" ] || skip_all "memguard is not built ($MEMGUARD)"
+        [ -x "$MEMHOG" ] || skip_all "memhog is not built (make tests/helpers/memhog)"
+        command -v timeout >/dev/null || skip_all "timeout(1) is missing"
+}
+require_jq() {
+        command -v jq >/dev/null || skip_all "jq is missing"
+}
+# jget FILE FILTER: jq -r, empty output when the file is not JSON.
+jget() { jq -r "$2" "$1" 2>/dev/null; }
+json_valid() { jq -e . "$1" >/dev/null 2>&1; }
+# jtrue FILE [JQ OPTIONS] FILTER: the filter is true for the file (jq -e, quietly).
+jtrue() {
+        local f=$1
+        shift
+        jq -e "$@" "$f" >/dev/null 2>&1
+}
+
+# --- cgroups of this host ----------------------------------------------------------------------------
+# memguard creates its job cgroups (memguard-PID) beneath the cgroup it runs in, which is ours.
+# CG_V1_MEM: our directory in the v1 memory hierarchy; CG_V2: ours in the cgroup2 tree (either empty).
+cg_init() {
+        local v1mnt v2mnt v1path v2path
+        v1mnt=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup" && $(i + 3) ~ /(^|,)memory(,|$)/) print $5; break } }' /proc/self/mountinfo | head -n1)
+        v2mnt=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") print $5; break } }' /proc/self/mountinfo | head -n1)
+        # hierarchy-ID:controllers:path, and the path may contain ':'.
+        v1path=$(awk '{ i = index($0, ":"); r = substr($0, i + 1); j = index(r, ":"); c = substr(r, 1, j - 1);
+                        if (c ~ /(^|,)memory(,|$)/) print substr(r, j + 1) }' /proc/self/cgroup | head -n1)
+        v2path=$(awk '/^0::/ { print substr($0, 4) }' /proc/self/cgroup | head -n1)
+        CG_V1_MEM=
+        CG_V2=
+        [ -n "$v1mnt" ] && [ -n "$v1path" ] && CG_V1_MEM=${v1mnt}${v1path%/}
+        [ -n "$v2mnt" ] && [ -n "$v2path" ] && CG_V2=${v2mnt}${v2path%/}
+}
+cg_init
+
+# Does our cgroup2 directory offer the memory controller to its children?
+cg_v2_has_memory() {
+        [ -n "$CG_V2" ] && grep -qw memory "$CG_V2/cgroup.controllers" 2>/dev/null
+}
+
+# cg_leftovers PID: the job cgroups of memguard PID that still exist, one a line.
+cg_leftovers() {
+        local d
+        [ -n "$1" ] || return 0
+        for d in ${CG_V1_MEM:+"$CG_V1_MEM/memguard-$1"} ${CG_V2:+"$CG_V2/memguard-$1"}; do
+                [ -d "$d" ] && echo "$d"
+        done
+}
+
+# cg_reap PID: end whatever is left in memguard PID's job cgroups and remove them (after a timeout).
+cg_reap() {
+        local d p i
+        for d in $(cg_leftovers "$1"); do
+                if [ -e "$d/cgroup.kill" ]; then
+                        echo 1 >"$d/cgroup.kill"
+                else
+                        for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -KILL "$p"; done
+                fi
+                for i in $(seq 40); do rmdir "$d" 2>/dev/null && break; sleep 0.05; done
+        done
+}
+
+# --- running memguard ---------------------------------------------------------------------------------
+# mg_bg ARGS...: start "memguard ARGS..." in the background under timeout(1), stdin from /dev/null,
+# stdout into $MG_OUT, stderr into $MG_ERR. MG_PREFIX (an array, e.g. setpriv ...) goes before
+# memguard. Sets MG_BG (the timeout process) and, once it is known, MG_PID (memguard itself).
+MG_PREFIX=()
+mg_bg() {
+        MG_OUT=$TEST_TMP/mg.out
+        MG_ERR=$TEST_TMP/mg.err
+        MG_PID=
+        local pidfile=$TEST_TMP/mg.pid
+        rm -f "$pidfile" "$MG_OUT" "$MG_ERR"
+        MG_T0=$(now_ms)
+        # sh writes its pid and execs memguard (through MG_PREFIX, which execs too): the same pid.
+        timeout -v -k 5 "$MG_TIMEOUT" sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" \
+                "${MG_PREFIX[@]}" "$MEMGUARD" "$@" </dev/null >"$MG_OUT" 2>"$MG_ERR" &
+        MG_BG=$!
+        CLEANUP_PIDS+=("$MG_BG")
+        if wait_for 5 test -s "$pidfile"; then
+                MG_PID=$(cat "$pidfile")
+                MG_PIDS_SEEN+=("$MG_PID")
+        fi
+}
+
+# mg_wait: wait for the run mg_bg started. Sets MG_RC, MG_MS (wall time), MG_TIMED_OUT and
+# MG_LEFT (job cgroups it left behind, which are then cleaned up).
+mg_wait() {
+        wait "$MG_BG"
+        MG_RC=$?
+        forget_pid "$MG_BG"
+        MG_MS=$(($(now_ms) - MG_T0))
+        MG_TIMED_OUT=
+        if grep -q '^timeout: sending signal' "$MG_ERR" 2>/dev/null; then
+                MG_TIMED_OUT=1
+                diag "memguard did not end within ${MG_TIMEOUT}s and was killed by timeout(1)"
+        fi
+        MG_LEFT=$(cg_leftovers "$MG_PID")
+        if [ -n "$MG_LEFT" ]; then
+                CG_LEFT_ALL+="$MG_LEFT"$'\n'
+                cg_reap "$MG_PID"
+        fi
+}
+
+# mg ARGS...: run memguard ARGS... to the end (see mg_bg and mg_wait).
+mg() {
+        mg_bg "$@"
+        mg_wait
+}
+
+# mg_diag: what the last run said, for a failed test.
+mg_diag() {
+        diag "exit code $MG_RC after ${MG_MS}ms${MG_TIMED_OUT:+ (TIMED OUT)}"
+        diag_file "$MG_ERR" "${1:-15}"
+}
+
+# check_rc DESCRIPTION EXPECTED: the last run's exit code.
+check_rc() {
+        if [ "$MG_RC" = "$2" ] && [ -z "$MG_TIMED_OUT" ]; then
+                ok "$1"
+                return 0
+        fi
+        not_ok "$1"
+        diag "expected exit code $2"
+        mg_diag
+        return 1
+}
+
+# check_no_cgroups_left: one test for every run of this script together.
+CG_LEFT_ALL=
+check_no_cgroups_left() {
+        if [ -z "$CG_V1_MEM$CG_V2" ]; then
+                skip "no job cgroup left behind" "this host has no cgroup hierarchy we can see"
+                return
+        fi
+        if [ -z "$CG_LEFT_ALL" ]; then
+                ok "no memguard-PID cgroup left behind by any run (${#MG_PIDS_SEEN[@]} runs)"
+        else
+                not_ok "no memguard-PID cgroup left behind by any run"
+                diag "left behind:" "$CG_LEFT_ALL"
+        fi
+}
+
+# --- backends ------------------------------------------------------------------------------------------
+# probe_backends: which backends work here, asked of memguard itself. Sets BACKENDS (those that work,
+# in auto's order: cgroup2, cgroup1, procfs) and BACKEND_WHY_<name> (why one does not).
+probe_backends() {
+        local b err
+        BACKENDS=()
+        for b in cgroup2 cgroup1 procfs; do
+                err=$(timeout -k 2 10 "$MEMGUARD" run --quiet --backend "$b" -- true 2>&1 >/dev/null)
+                if [ $? -eq 0 ]; then
+                        BACKENDS+=("$b")
+                else
+                        printf -v "BACKEND_WHY_$b" '%s' "$(printf '%s' "$err" | head -n1 | tr -d '#')"
+                fi
+        done
+}
+have_backend() {
+        local b
+        for b in "${BACKENDS[@]}"; do [ "$b" = "$1" ] && return 0; done
+        return 1
+}
+backend_why() { local v="BACKEND_WHY_$1"; printf '%s' "${!v:-not probed}"; }

@@ -1,0 +1,146 @@
+#!/bin/bash
+# memguard run: the job is stopped at its limits on every backend this host has, and not otherwise.
+. "$(dirname "$0")/lib.sh"
+require_binaries
+require_jq
+probe_backends
+
+J=$TEST_TMP/report.json
+
+# --- per backend: a fast allocator is stopped, a tree of processes is summed ---------------------------
+for b in cgroup2 cgroup1 procfs; do
+        if ! have_backend "$b"; then
+                skip "$b: a fast allocator is stopped at --max-memory" "$b is not available here: $(backend_why "$b")"
+                skip "$b: a tree of 4 allocating children is summed" "$b is not available here"
+                continue
+        fi
+
+        rm -f "$J"
+        mg run --backend "$b" --max-memory 300 --json "$J" -- "$MEMHOG" --rate 1000 --size 3000
+        check_rc "$b: memhog --rate 1000 --size 3000 with --max-memory 300 is stopped with exit 10" 10
+        check "$b: ... within a few seconds (${MG_MS}ms)" test "$MG_MS" -lt 8000
+        check_eq "$b: ... the JSON report says backend $b" "$b" "$(jget "$J" .backend)"
+        check_eq "$b: ... verdict killed" "killed" "$(jget "$J" .verdict)" || diag "reason: $(jget "$J" .reason)"
+        peak_kib=$(jget "$J" .max_total_rss_kib)
+        high=$(jget "$J" .peak.kernel_high_water_bytes)
+        # It crossed the kill threshold (240 MiB) to be stopped: the peak must show at least that.
+        check "$b: ... the peak is reported, at least the 240 MiB threshold it crossed (${peak_kib} KiB)" \
+                test "${peak_kib:-0}" -ge $((240 * 1024))
+        if [ "$b" = procfs ]; then
+                check_eq "$b: ... no kernel high-water mark without a cgroup" "null" "$high"
+        else
+                # The kernel enforces max-memory as a hard ceiling: the peak can never be above it.
+                if [ "$high" = null ] && [ "$b" = cgroup2 ]; then
+                        diag "no memory.peak on this kernel (before 5.19): only max_total_rss_kib is checked"
+                        high=0
+                fi
+                if [ "${high:-x}" != null ] && [ "${high:-0}" -le $((300 * MIB)) ] && [ "${peak_kib:-0}" -le $((300 * 1024)) ]; then
+                        ok "$b: ... the recorded peak never exceeds --max-memory (high-water ${high} B, max_total_rss_kib ${peak_kib})"
+                else
+                        not_ok "$b: ... the recorded peak never exceeds --max-memory"
+                        diag "kernel_high_water_bytes=$high (limit $((300 * MIB))), max_total_rss_kib=$peak_kib (limit $((300 * 1024)))"
+                fi
+        fi
+
+        rm -f "$J"
+        mg run --backend "$b" --json "$J" -- "$MEMHOG" --children 4 --size 60 --hold 1
+        check_rc "$b: memhog --children 4 --size 60 --hold 1 without a limit exits 0" 0
+        peak_kib=$(jget "$J" .max_total_rss_kib)
+        nproc=$(jget "$J" '.processes | length')
+        # 4 x 60 MiB, less 10% for timing and rounding.
+        check "$b: ... the children are summed: max_total_rss_kib ${peak_kib} >= 4 x 60 MiB x 0.9" \
+                test "${peak_kib:-0}" -ge $((4 * 60 * 1024 * 9 / 10))
+        check "$b: ... the processes list has the parent and its 4 children (${nproc} entries)" test "${nproc:-0}" -ge 5 ||
+                diag "$(jget "$J" '.processes[] | "\(.pid) \(.ppid) \(.command) \(.max_rss_kib)"')"
+done
+
+# --- auto picks the first backend that works --------------------------------------------------------------
+rm -f "$J"
+mg run --json "$J" -- true
+check_eq "auto picks the first backend that works here (of ${BACKENDS[*]})" "${BACKENDS[0]}" "$(jget "$J" .backend)"
+
+# --- a job under its limit ----------------------------------------------------------------------------------
+rm -f "$J"
+mg run --max-memory 500 --json "$J" -- "$MEMHOG" --size 50 --hold 0.3 --exit 3
+check_rc "a job under its limit (50 of 500 MiB) keeps its own exit code 3" 3
+check_eq "... its verdict is 'failed' (report.c: a non-zero exit)" "failed" "$(jget "$J" .verdict)"
+check_eq "... and the reason is its exit status" "exited with status 3" "$(jget "$J" .reason)"
+check_eq "... the JSON exit_code is 3" "3" "$(jget "$J" .exit_code)"
+
+# --- --limit-exit-code ----------------------------------------------------------------------------------------
+rm -f "$J"
+mg run --max-memory 300 --limit-exit-code 137 --json "$J" -- "$MEMHOG" --rate 1000 --size 3000
+check_rc "--limit-exit-code 137 turns the limit's exit code 10 into 137" 137
+check_eq "... the JSON exit_code is 137 too" "137" "$(jget "$J" .exit_code)"
+check_eq "... and the verdict is still killed" "killed" "$(jget "$J" .verdict)"
+
+# --- --max-process-memory -----------------------------------------------------------------------------------
+# Each child holds its 200 MiB for a second, so the sampler is sure to see it over 120 MiB
+# (80% of 150); without --hold a child can cross and exit between two samples (see below).
+rm -f "$J" "$TEST_TMP/children.pid"
+mg run --max-process-memory 150 --json "$J" -- "$MEMHOG" --children 2 --size 200 --hold 1 --pidfile "$TEST_TMP/children.pid"
+check_rc "--max-process-memory 150 with 2 children of 200 MiB each stops the job with exit 11" 11
+reason=$(jget "$J" .reason)
+culprit=$(printf '%s' "$reason" | sed -n 's/^process \([0-9][0-9]*\) (memhog).*/\1/p')
+if [ -n "$culprit" ] && grep -qx "$culprit" "$TEST_TMP/children.pid" 2>/dev/null; then
+        ok "... the JSON reason names the process, one of the children: $reason"
+else
+        not_ok "... the JSON reason names the process, one of the children"
+        diag "reason: $reason" "children: $(tr '\n' ' ' <"$TEST_TMP/children.pid" 2>/dev/null)"
+fi
+check_eq "... verdict killed" "killed" "$(jget "$J" .verdict)"
+
+# The adaptive sampling must tighten near the per-process threshold as it does near the job's: the man
+# page promises "100ms with plenty of headroom, shrinking toward 10ms as the job approaches its
+# threshold". A process holding 130 MiB for 0.5s against a threshold of 150 MiB (no stop).
+samples_near() {  # samples_near TIMELINE: samples with at least 120 MiB
+        awk -F, 'NR > 1 && $3 >= 120 * 1024 { n++ } END { print n + 0 }' "$1"
+}
+T=$TEST_TMP/timeline.csv
+rm -f "$T"
+mg run --backend procfs --max-memory 150 --kill-threshold 1 --timeline "$T" -- "$MEMHOG" --size 130 --rate 300 --hold 0.5
+n=$(samples_near "$T")
+check "near --max-memory, sampling tightens: $n samples >= 120 MiB during a 0.5s hold (want >= 12)" test "$n" -ge 12 ||
+        mg_diag
+rm -f "$T"
+mg run --backend procfs --max-process-memory 150 --kill-threshold 1 --timeline "$T" -- "$MEMHOG" --size 130 --rate 300 --hold 0.5
+n=$(samples_near "$T")
+if check "near --max-process-memory, sampling tightens too: $n samples >= 120 MiB during a 0.5s hold (want >= 12)" test "$n" -ge 12; then
+        :
+else
+        diag "policy_next_interval() looks only at max-memory headroom: with only --max-process-memory the" \
+             "interval stays 100ms, so a process can cross its threshold and exit between two samples." \
+             "intervals (ms): $(awk -F, 'NR > 2 { printf "%.0f ", ($2 - p) * 1000 } NR > 1 { p = $2 }' "$T")"
+fi
+
+# --- --dry-run --------------------------------------------------------------------------------------------------
+rm -f "$J" "$TEST_TMP/dry.pid"
+mg run --dry-run --max-memory 200 --json "$J" -- "$MEMHOG" --rate 1000 --size 300 --hold 0.2 --exit 0 --pidfile "$TEST_TMP/dry.pid"
+check_rc "--dry-run: a job over its limit is never stopped and ends with its own exit code 0" 0
+check_eq "... the verdict says it would have been killed" "would have been killed (dry run)" "$(jget "$J" .verdict)"
+check_eq "... dry_run is true in the JSON" "true" "$(jget "$J" .dry_run)"
+check_eq "... the job was not signalled (signal null)" "null" "$(jget "$J" .signal)"
+peak_kib=$(jget "$J" .max_total_rss_kib)
+check "... it ran to its full 300 MiB, past the limit (max_total_rss_kib ${peak_kib})" test "${peak_kib:-0}" -ge $((280 * 1024))
+if grep -q "sent SIG" "$MG_ERR"; then
+        not_ok "... memguard says it sent no signal"
+        mg_diag
+else
+        ok "... memguard says it sent no signal"
+fi
+
+# --- --warn-at ---------------------------------------------------------------------------------------------------
+# At 300 MB/s there are ~0.3s between the warning (150 MiB) and the kill threshold (240 MiB).
+mg run --max-memory 300 --warn-at 0.5 -- "$MEMHOG" --rate 300 --size 3000
+check_rc "--warn-at 0.5 with a job growing past its limit: stopped with 10" 10
+warn_line=$(grep -n "warning:.*job uses" "$MG_ERR" | head -n1 | cut -d: -f1)
+kill_line=$(grep -n "MEMORY THRESHOLD EXCEEDED" "$MG_ERR" | head -n1 | cut -d: -f1)
+if [ -n "$warn_line" ] && [ -n "$kill_line" ] && [ "$warn_line" -lt "$kill_line" ]; then
+        ok "... a warning is printed on stderr before the kill"
+else
+        not_ok "... a warning is printed on stderr before the kill"
+        mg_diag
+fi
+
+check_no_cgroups_left
+tap_done
