@@ -19,7 +19,9 @@
 #include "conf.h"
 #include "events.h"
 #include "guard.h"
+#include "bus.h"
 #include "hooks.h"
+#include "report.h"
 #include "job.h"
 #include "log.h"
 #include "macro.h"
@@ -36,11 +38,17 @@
 /* Persist a job's peak when it has grown by this fraction since the last write: a restart then loses
  * at most this much of the peak, and a growing job does not write on every sample. */
 #define MANAGER_PEAK_SAVE_RATIO 1.05
+/* An ended job's report stays this long for its client (FinishJob, GetReport, memguard show). */
+#define MANAGER_KEEP_ENDED_USEC (10 * 60 * USEC_PER_SEC)
+#define MANAGER_REAP_INTERVAL_USEC (30 * USEC_PER_SEC)
 /* The daemon's own leaf in its cgroup2 subtree, so the subtree may hand the memory controller down
  * ("no internal processes"). */
 #define MANAGER_SUPERVISOR_LEAF "supervisor"
 
+static size_t manager_count_active(const struct manager *m);
+
 static void manager_notify_status(struct manager *m) {
+        m->n_jobs = manager_count_active(m);
         sd_notifyf(0, "STATUS=supervising %zu job%s", m->n_jobs, m->n_jobs == 1 ? "" : "s");
 }
 
@@ -81,6 +89,8 @@ static const struct conf_profile *manager_profile(const struct manager *m, const
 static void mjob_free(struct mjob *j) {
         if (!j)
                 return;
+        if (j->finish_call)
+                bus_finish_abandon(j);
         guard_free(j->guard);
         free(j->profile);
         free(j->watch);
@@ -90,20 +100,77 @@ static void mjob_free(struct mjob *j) {
         free(j);
 }
 
-/* Ended jobs are unlinked and freed from an idle watcher: never inside their own guard's callback. */
-static void manager_reap_cb(struct ev_loop *loop, ev_idle *w, int revents) {
+static size_t manager_count_active(const struct manager *m) {
+        size_t n = 0;
+        for (const struct mjob *j = m->jobs; j; j = j->next)
+                n += !j->ended;
+        return n;
+}
+
+/* Ended jobs stay for their reports a while, then go; never freed inside their own guard's callback. */
+static void manager_reap_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         struct manager *m = w->data;
-        ev_idle_stop(loop, w);
+        uint64_t now = guard_now_mono();
         for (struct mjob **p = &m->jobs; *p;) {
                 struct mjob *j = *p;
-                if (j->ended) {
+                if (j->ended && !j->finish_call && now - j->ended_usec >= MANAGER_KEEP_ENDED_USEC) {
                         *p = j->next;
-                        m->n_jobs--;
                         mjob_free(j);
                 } else
                         p = &j->next;
         }
-        manager_notify_status(m);
+}
+
+const char *mjob_state(const struct mjob *j) {
+        if (j->ended)
+                return "ended";
+        if (j->guard->frozen)
+                return "frozen";
+        switch (j->guard->state.stage) {
+        case POLICY_STAGE_TERM_SENT:
+                return "stopping";
+        case POLICY_STAGE_KILL_SENT:
+                return "killing";
+        default:
+                return "running";
+        }
+}
+
+int mjob_report(const struct mjob *j, const char *format, char **ret, int *ret_exit_code) {
+        const struct guard *g = j->guard;
+        int code = policy_exit_code(&g->state, j->wait_status, j->limit_exit_code, false);
+        struct report_info info = {
+                .job = g->job,
+                .backend = backend_name(g->backend),
+                .measures = g->backend->ops->measures,
+                .limits = &g->limits,
+                .state = &g->state,
+                .interval_usec = g->limits.interval_usec,
+                .exit_code = code,
+                .wait_status = j->wait_status,
+        };
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+        int r;
+        if (strcmp(format, "json") == 0)
+                r = report_write_json(f, &info);
+        else if (strcmp(format, "text") == 0)
+                r = report_write_text(f, &info);
+        else
+                r = -EINVAL;
+        if (fclose(f) != 0 && r >= 0)
+                r = -ENOMEM;
+        if (r < 0) {
+                free(buf);
+                return r;
+        }
+        *ret = buf;
+        if (ret_exit_code)
+                *ret_exit_code = code;
+        return 0;
 }
 
 static void manager_job_save(struct manager *m, struct mjob *j) {
@@ -159,20 +226,24 @@ static void manager_guard_event(struct guard *g, const struct guard_event *ev, v
                 break;
         case GUARD_EVENT_WARNING:
                 events_job(j, LOG_WARNING, EVENTS_JOB_WARNING, ev->current_bytes, "%s", ev->message);
+                bus_job_warning(m->bus, j, ev->current_bytes);
                 break;
         case GUARD_EVENT_THRESHOLD:
                 events_job(j, LOG_NOTICE, EVENTS_JOB_THRESHOLD, ev->current_bytes, "%s", ev->message);
+                bus_job_threshold(m->bus, j, ev->current_bytes, reason);
                 if (p && !g->dry_run)
                         (void) hooks_run(j, "pre-kill", p->pre_kill_hook, p->hook_timeout_usec, reason, ev->current_bytes);
                 break;
         case GUARD_EVENT_KERNEL_OOM:
                 events_job(j, LOG_WARNING, EVENTS_JOB_KERNEL_OOM, ev->current_bytes, "%s", ev->message);
+                bus_job_threshold(m->bus, j, ev->current_bytes, reason);
                 break;
         case GUARD_EVENT_TERM:
                 events_job(j, LOG_NOTICE, EVENTS_JOB_SIGTERM, ev->current_bytes, "%s", ev->message);
                 break;
         case GUARD_EVENT_KILL:
                 events_job(j, LOG_NOTICE, EVENTS_JOB_SIGKILL, ev->current_bytes, "%s", ev->message);
+                bus_job_killed(m->bus, j, reason);
                 break;
         case GUARD_EVENT_FROZEN:
                 events_job(j, LOG_NOTICE, EVENTS_JOB_THRESHOLD, ev->current_bytes, "%s", ev->message);
@@ -190,7 +261,11 @@ static void manager_guard_event(struct guard *g, const struct guard_event *ev, v
                         (void) hooks_run(j, "post-kill", p->post_kill_hook, p->hook_timeout_usec, reason, ev->current_bytes);
                 (void) state_remove(m->state_dir, j->id);
                 j->ended = true;
-                ev_idle_start(m->loop, &m->reap_idle);
+                j->ended_usec = guard_now_mono();
+                bus_job_ended(m->bus, j);
+                if (j->finish_call)
+                        bus_finish_reply(j);
+                manager_notify_status(m);
                 break;
         }
         default:
@@ -249,11 +324,19 @@ static int manager_add_job(struct manager *m, enum mjob_source source, const str
         j->guard->freeze_instead = p && p->action == CONF_ACTION_FREEZE;
         j->guard->on_event = manager_guard_event;
         j->guard->userdata = j;
+        j->wait_status = -1;
+        j->limit_exit_code = POLICY_EXIT_LIMIT;
         j->next = m->jobs;
         m->jobs = j;
-        m->n_jobs++;
         *ret = j;
         return 0;
+}
+
+struct mjob *manager_find_any(struct manager *m, uint64_t id) {
+        for (struct mjob *j = m->jobs; j; j = j->next)
+                if (j->id == id)
+                        return j;
+        return NULL;
 }
 
 struct mjob *manager_find_job(struct manager *m, uint64_t id) {
@@ -270,8 +353,30 @@ static struct mjob *manager_find_cgroup(struct manager *m, const char *cgroup) {
         return NULL;
 }
 
+/* What a user asks for within what the profile allows: lower ceilings, earlier thresholds, shorter
+ * grace. Root may ask for anything. */
+static void manager_apply_asked(const struct policy_limits *asked, bool root, struct policy_limits *l) {
+        if (!asked)
+                return;
+        if (asked->max_bytes > 0 && (root || l->max_bytes == 0 || asked->max_bytes < l->max_bytes))
+                l->max_bytes = asked->max_bytes;
+        if (asked->max_process_bytes > 0 &&
+            (root || l->max_process_bytes == 0 || asked->max_process_bytes < l->max_process_bytes))
+                l->max_process_bytes = asked->max_process_bytes;
+        if (asked->kill_threshold > 0 && (root || asked->kill_threshold < l->kill_threshold))
+                l->kill_threshold = asked->kill_threshold;
+        if (asked->warn_at > 0)
+                l->warn_at = asked->warn_at;
+        if (asked->grace_usec > 0 && (root || asked->grace_usec < l->grace_usec))
+                l->grace_usec = asked->grace_usec;
+        if (asked->interval_usec > 0)
+                l->interval_usec = asked->interval_usec;
+        if (l->warn_at >= l->kill_threshold)
+                l->warn_at = 0;
+}
+
 int manager_register_job(struct manager *m, uid_t uid, pid_t pid, int pidfd, char *const *argv,
-                         const char *profile, uint64_t max_bytes, struct mjob **ret, char **reterr) {
+                         const char *profile, const struct policy_limits *asked, struct mjob **ret, char **reterr) {
         _cleanup_close_ int fd = pidfd;
         const struct conf_profile *p;
         if (profile && *profile) {
@@ -298,12 +403,7 @@ int manager_register_job(struct manager *m, uid_t uid, pid_t pid, int pidfd, cha
         }
         struct policy_limits limits;
         manager_limits_from_profile(m, p, &limits);
-        /* A user may ask for less than the profile allows, never for more. */
-        if (max_bytes > 0 && (limits.max_bytes == 0 || max_bytes < limits.max_bytes || uid == 0))
-                limits.max_bytes = max_bytes;
-        else if (max_bytes > limits.max_bytes && limits.max_bytes > 0)
-                backend_errorf(reterr, "the profile '%s' allows at most %" PRIu64 " bytes; keeping that", p->name,
-                               limits.max_bytes);
+        manager_apply_asked(asked, uid == 0, &limits);
 
         char group[64];
         uint64_t id = m->next_id;
@@ -323,12 +423,13 @@ int manager_register_job(struct manager *m, uid_t uid, pid_t pid, int pidfd, cha
         if (r < 0 && r != -EOPNOTSUPP) {
                 backend_errorf(reterr, "cannot move process %d into the job's cgroup: %s", (int) pid, strerror(-r));
                 j->ended = true;
-                ev_idle_start(m->loop, &m->reap_idle);
+                j->ended_usec = 0;  /* nothing to report: reaped at the next pass */
                 return r;
         }
         guard_adopt_pid(j->guard, pid, TAKE_FD(fd));
         manager_job_save(m, j);
         events_job(j, LOG_INFO, EVENTS_JOB_STARTED, 0, "registered by uid %u under profile %s", (unsigned) uid, p->name);
+        bus_job_started(m->bus, j);
         manager_notify_status(m);
         *ret = j;
         return 0;
@@ -339,6 +440,13 @@ int manager_kill_job(struct manager *m, struct mjob *j, bool now) {
                 (void) guard_freeze(j->guard, false);  /* a frozen job cannot act on SIGTERM */
         guard_request_stop(j->guard, POLICY_REASON_REQUEST, now ? SIGKILL : SIGTERM, true);
         return 0;
+}
+
+int manager_freeze_job(struct manager *m, struct mjob *j, bool frozen) {
+        int r = guard_freeze(j->guard, frozen);
+        if (r >= 0)
+                log_info("job %" PRIu64 ": %s on request", j->id, frozen ? "frozen" : "thawed");
+        return r;
 }
 
 int manager_set_limit(struct manager *m, struct mjob *j, uint64_t bytes) {
@@ -381,13 +489,14 @@ static int manager_adopt(struct manager *m, const char *cgroup, const char *unif
         else
                 events_job(j, LOG_INFO, EVENTS_JOB_STARTED, 0, "found by [watch %s] (cgroup %s), profile %s", watch,
                            cgroup, j->profile);
+        bus_job_started(m->bus, j);
         manager_notify_status(m);
         return 0;
 }
 
 /* The [watch] scan: every directory of the tree the backend uses, matched against the patterns. */
-static int manager_scan_dir(struct manager *m, const char *mount, const char *path, int depth) {
-        _cleanup_free_ char *dir = cgroup_join(mount, path, NULL);
+static int manager_scan_dir(struct manager *m, const char *mount, const char *root, const char *path, int depth) {
+        _cleanup_free_ char *dir = cgroup_dir(mount, root, path, NULL);
         if (!dir)
                 return -ENOMEM;
         int fd = sysroot_open_cgroup(m->sysroot, *dir ? dir : ".", O_RDONLY | O_DIRECTORY);
@@ -410,7 +519,7 @@ static int manager_scan_dir(struct manager *m, const char *mount, const char *pa
                 if (w && !manager_find_cgroup(m, child)) {
                         _cleanup_free_ pid_t *pids = NULL;
                         size_t n = 0;
-                        _cleanup_free_ char *procs = cgroup_join(mount, child, "cgroup.procs");
+                        _cleanup_free_ char *procs = cgroup_dir(mount, root, child, "cgroup.procs");
                         if (procs && cgroup_read_pids(m->sysroot, procs, &pids, &n) >= 0 && n > 0) {
                                 struct procfs_status st;
                                 uid_t uid = procfs_read_status(m->sysroot, pids[0], &st) >= 0 ? st.uid : 0;
@@ -423,7 +532,7 @@ static int manager_scan_dir(struct manager *m, const char *mount, const char *pa
                         continue;
                 }
                 if (depth < MANAGER_WATCH_MAX_DEPTH)
-                        added += manager_scan_dir(m, mount, child, depth + 1);
+                        added += manager_scan_dir(m, mount, root, child, depth + 1);
         }
         closedir(d);
         return added;
@@ -435,8 +544,10 @@ int manager_scan_watches(struct manager *m) {
         struct cgroup_layout l = {};
         if (cgroup_layout_read(m->sysroot, 0, &l) < 0)
                 return 0;
-        const char *mount = m->backend_kind == BACKEND_CGROUP2 ? l.v2_mount : l.v1_memory_mount;
-        int n = mount ? manager_scan_dir(m, mount, "/", 0) : 0;
+        bool v2 = m->backend_kind == BACKEND_CGROUP2;
+        const char *mount = v2 ? l.v2_mount : l.v1_memory_mount;
+        const char *root = v2 ? l.v2_root : l.v1_memory_root;
+        int n = mount ? manager_scan_dir(m, mount, root, root ? root : "/", 0) : 0;
         cgroup_layout_done(&l);
         return n;
 }
@@ -546,8 +657,8 @@ static int manager_setup_cgroups(struct manager *m, enum backend_kind want) {
                                          ? m->conf->daemon.cgroup_parent : NULL;
         bool v2_memory = false;
         if (l.v2_mount && l.v2_path) {
-                _cleanup_free_ char *ctl = cgroup_join(l.v2_mount, configured ? configured : l.v2_path,
-                                                       "cgroup.controllers");
+                _cleanup_free_ char *ctl = cgroup_dir(l.v2_mount, l.v2_root, configured ? configured : l.v2_path,
+                                                      "cgroup.controllers");
                 _cleanup_free_ char *text = NULL;
                 v2_memory = ctl && sysroot_read_cgroup(m->sysroot, ctl, &text, 4096) >= 0 &&
                             cgroup_list_has(text, "memory");
@@ -564,15 +675,16 @@ static int manager_setup_cgroups(struct manager *m, enum backend_kind want) {
                 if (!configured && strcmp(own, "/") != 0) {
                         /* "No internal processes": move ourselves into a leaf so our cgroup (systemd's
                          * Delegate=yes subtree) can hand the memory controller to job groups. */
-                        _cleanup_free_ char *leaf = cgroup_join(l.v2_mount, own, MANAGER_SUPERVISOR_LEAF);
-                        _cleanup_free_ char *procs = cgroup_join(l.v2_mount, own, MANAGER_SUPERVISOR_LEAF "/cgroup.procs");
+                        _cleanup_free_ char *leaf = cgroup_dir(l.v2_mount, l.v2_root, own, MANAGER_SUPERVISOR_LEAF);
+                        _cleanup_free_ char *procs = cgroup_dir(l.v2_mount, l.v2_root, own,
+                                                                MANAGER_SUPERVISOR_LEAF "/cgroup.procs");
                         r = cgroup_mkdir(m->sysroot, leaf);
                         if ((r >= 0 || r == -EEXIST) && (r = sysroot_write_cgroup(m->sysroot, procs, "0")) >= 0)
                                 free(m->parent_path), m->parent_path = strdup(own);
                         else
                                 log_warning_errno(r, "cannot move into %s/%s: %m", own, MANAGER_SUPERVISOR_LEAF);
                 }
-                _cleanup_free_ char *sub = cgroup_join(l.v2_mount, m->parent_path, "cgroup.subtree_control");
+                _cleanup_free_ char *sub = cgroup_dir(l.v2_mount, l.v2_root, m->parent_path, "cgroup.subtree_control");
                 _cleanup_free_ char *text = NULL;
                 if (sub && sysroot_read_cgroup(m->sysroot, sub, &text, 4096) >= 0 && !cgroup_list_has(text, "memory")) {
                         r = sysroot_write_cgroup(m->sysroot, sub, "+memory");
@@ -609,16 +721,18 @@ static void manager_readopt(struct manager *m) {
                 struct cgroup_layout l = {};
                 bool alive = false;
                 if (cgroup_layout_read(m->sysroot, 0, &l) >= 0) {
-                        const char *mount = m->backend_kind == BACKEND_CGROUP2 ? l.v2_mount : l.v1_memory_mount;
-                        _cleanup_free_ char *procs = mount ? cgroup_join(mount, s->cgroup, "cgroup.procs") : NULL;
+                        bool v2 = m->backend_kind == BACKEND_CGROUP2;
+                        const char *mount = v2 ? l.v2_mount : l.v1_memory_mount;
+                        const char *root = v2 ? l.v2_root : l.v1_memory_root;
+                        _cleanup_free_ char *procs = mount ? cgroup_dir(mount, root, s->cgroup, "cgroup.procs") : NULL;
                         alive = procs && cgroup_read_pids(m->sysroot, procs, &pids, &np) >= 0 && np > 0;
                         if (!alive && owned && mount) {
                                 /* It ended while we were away: tidy its groups. */
-                                _cleanup_free_ char *dir = cgroup_join(mount, s->cgroup, NULL);
+                                _cleanup_free_ char *dir = cgroup_dir(mount, root, s->cgroup, NULL);
                                 if (dir)
                                         (void) cgroup_rmdir(m->sysroot, dir, 0);
                                 if (s->unified_cgroup && l.v2_mount) {
-                                        _cleanup_free_ char *udir = cgroup_join(l.v2_mount, s->unified_cgroup, NULL);
+                                        _cleanup_free_ char *udir = cgroup_dir(l.v2_mount, l.v2_root, s->unified_cgroup, NULL);
                                         if (udir)
                                                 (void) cgroup_rmdir(m->sysroot, udir, 0);
                                 }
@@ -672,8 +786,8 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
                 manager_free(m);
                 return log_error_errno(ENOMEM, "cannot set up the event loop");
         }
-        ev_idle_init(&m->reap_idle, manager_reap_cb);
-        m->reap_idle.data = m;
+        ev_timer_init(&m->reap_timer, manager_reap_cb, 0., (double) MANAGER_REAP_INTERVAL_USEC / 1e6);
+        m->reap_timer.data = m;
 
         (void) manager_setup_cgroups(m, o->backend);
         manager_readopt(m);
@@ -698,8 +812,9 @@ struct manager *manager_free(struct manager *m) {
                 ev_signal_stop(m->loop, &m->sig_hup);
                 ev_timer_stop(m->loop, &m->watch_timer);
                 ev_timer_stop(m->loop, &m->watchdog_timer);
-                ev_idle_stop(m->loop, &m->reap_idle);
+                ev_timer_stop(m->loop, &m->reap_timer);
         }
+        bus_free(m->bus);
         conf_free(m->conf);
         sysroot_free(m->sysroot);
         free(m->config_path);
@@ -722,6 +837,13 @@ int manager_start(struct manager *m) {
         ev_signal_start(m->loop, &m->sig_hup);
         signal(SIGPIPE, SIG_IGN);
 
+        ev_timer_start(m->loop, &m->reap_timer);
+
+        /* The interface: the socket must work; the system bus is a bonus where there is one. */
+        int r = bus_new(m, &m->bus);
+        if (r < 0)
+                return r;
+
         ev_timer_init(&m->watch_timer, manager_watch_cb, 0., (double) MANAGER_WATCH_SCAN_USEC / 1e6);
         m->watch_timer.data = m;
         ev_timer_start(m->loop, &m->watch_timer);
@@ -738,6 +860,7 @@ int manager_start(struct manager *m) {
         if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
                 log_debug_errno(errno, "mlockall failed, continuing without: %m");
 
+        manager_notify_status(m);
         struct log_field f[1] = { { .name = "MEMGUARD_BACKEND" } };
         snprintf(f[0].value, sizeof(f[0].value), "%s", backend_kind_to_string(m->backend_kind));
         log_struct(LOG_INFO, EVENTS_DAEMON_STARTED, f, 1, "memguardd %s started: %s backend, %zu job%s taken up",

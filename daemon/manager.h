@@ -12,6 +12,9 @@
 #include "backend.h"
 #include "policy.h"
 
+struct sd_bus_message;
+struct bus;
+
 struct conf;
 struct conf_profile;
 struct guard;
@@ -40,6 +43,10 @@ struct mjob {
         uint64_t last_spike_log_usec;
         uint64_t prev_bytes, prev_usec; /* spike-rate */
         bool ended;
+        uint64_t ended_usec;            /* CLOCK_MONOTONIC; ended jobs stay a while for their reports */
+        int wait_status;                /* the root's status as its parent saw it (FinishJob), -1 unknown */
+        int limit_exit_code;            /* what the client wants for a limit stop */
+        struct sd_bus_message *finish_call; /* a FinishJob call answered when the job has ended */
         struct mjob *next;
 };
 
@@ -64,7 +71,8 @@ struct manager {
         ev_signal sig_term, sig_int, sig_hup;
         ev_timer watch_timer;
         ev_timer watchdog_timer;
-        ev_idle reap_idle;              /* frees ended jobs outside their own callbacks */
+        ev_timer reap_timer;            /* frees ended jobs once nobody can want their report */
+        struct bus *bus;                /* the D-Bus interface on the system bus and the socket */
         uint64_t watchdog_usec;
         bool stopping;
 };
@@ -90,15 +98,24 @@ int manager_start(struct manager *m);
  * running configuration stays. */
 int manager_reload(struct manager *m, char **reterr);
 
+/* A running job by id; manager_find_any also finds one that ended recently (for its report). */
 struct mjob *manager_find_job(struct manager *m, uint64_t id);
+struct mjob *manager_find_any(struct manager *m, uint64_t id);
+
+/* "running", "frozen", "stopping", "killing", "ended". */
+const char *mjob_state(const struct mjob *j);
+
+/* The report of a job, as memguard run prints it: format "json" or "text"; *ret malloc'ed. */
+int mjob_report(const struct mjob *j, const char *format, char **ret, int *ret_exit_code);
 
 /* A client's process as a job: moved into a new job group under the profile (a user may ask for a
  * lower limit, never a higher one). pidfd is taken over. */
 int manager_register_job(struct manager *m, uid_t uid, pid_t pid, int pidfd, char *const *argv,
-                         const char *profile, uint64_t max_bytes, struct mjob **ret, char **reterr);
+                         const char *profile, const struct policy_limits *asked, struct mjob **ret, char **reterr);
 
 /* Operator actions. */
 int manager_kill_job(struct manager *m, struct mjob *j, bool now);
+int manager_freeze_job(struct manager *m, struct mjob *j, bool frozen);
 int manager_set_limit(struct manager *m, struct mjob *j, uint64_t bytes);
 
 /* Rescan the cgroup tree for [watch] matches now. Returns how many jobs were added. */

@@ -97,21 +97,25 @@ static int cgroup1_open(struct backend *b, char **reterr) {
         const char *mem_parent = b->config.parent_path ? b->config.parent_path : l.v1_memory_path;
         const char *uni_parent = b->config.unified_parent_path ? b->config.unified_parent_path : l.v2_path;
         c->mem_path = adopt ? strdup(adopt) : cgroup1_path(mem_parent, b->group_name);
-        c->mem_dir = c->mem_path ? cgroup_join(l.v1_memory_mount, c->mem_path, NULL) : NULL;
+        c->mem_dir = c->mem_path ? cgroup_dir(l.v1_memory_mount, l.v1_memory_root, c->mem_path, NULL) : NULL;
         b->group_path = c->mem_path ? strdup(c->mem_path) : NULL;
         if (l.v2_mount && (adopt ? b->config.adopt_unified_path != NULL : uni_parent != NULL)) {
                 c->uni_path = adopt ? strdup(b->config.adopt_unified_path) : cgroup1_path(uni_parent, b->group_name);
-                c->uni_dir = c->uni_path ? cgroup_join(l.v2_mount, c->uni_path, NULL) : NULL;
+                c->uni_dir = c->uni_path ? cgroup_dir(l.v2_mount, l.v2_root, c->uni_path, NULL) : NULL;
         }
         cgroup_layout_done(&l);
-        if (!c->mem_dir || !c->mem_path || !b->group_path) {
+        if (!c->mem_path || !b->group_path) {
                 r = -ENOMEM;
                 goto fail;
         }
+        if (!c->mem_dir) {
+                backend_errorf(reterr, "%s is outside what the v1 memory mount shows", c->mem_path);
+                r = -EXDEV;
+                goto fail;
+        }
 
-        if (adopt)
-                c->mem_created = b->config.adopt_owned;
-        else {
+        /* An adopted group becomes ours to remove only once fully adopted (see the end). */
+        if (!adopt) {
                 r = cgroup_mkdir(b->sysroot, c->mem_dir);
                 if (r < 0) {
                         backend_errorf(reterr, "cannot create /sys/fs/cgroup/%s: %s", c->mem_dir, strerror(-r));
@@ -141,14 +145,12 @@ static int cgroup1_open(struct backend *b, char **reterr) {
 
         /* The unified tree is a convenience (membership, cgroup.kill): without it, v1 still works. */
         if (c->uni_dir && c->uni_path) {
-                if (adopt)
-                        c->uni_created = b->config.adopt_owned;
-                else if (cgroup_mkdir(b->sysroot, c->uni_dir) >= 0)
+                if (!adopt && cgroup_mkdir(b->sysroot, c->uni_dir) >= 0)
                         c->uni_created = true;
                 if (adopt || c->uni_created)
                         c->uni_procs_fd = cgroup1_open_file(b, c->uni_dir, "cgroup.procs", O_WRONLY);
                 if (c->uni_procs_fd < 0) {
-                        if (c->uni_created && !adopt)
+                        if (c->uni_created)
                                 (void) cgroup_rmdir(b->sysroot, c->uni_dir, 0);
                         c->uni_created = false;
                         free(c->uni_dir);
@@ -159,6 +161,10 @@ static int cgroup1_open(struct backend *b, char **reterr) {
                 free(c->uni_dir);
                 free(c->uni_path);
                 c->uni_dir = c->uni_path = NULL;
+        }
+        if (adopt) {
+                c->mem_created = b->config.adopt_owned;
+                c->uni_created = b->config.adopt_owned && c->uni_dir;
         }
         return 0;
 fail:

@@ -78,8 +78,10 @@ static int cgroup2_enable_memory(struct backend *b, const char *parent, char **r
         free(text);
         text = NULL;
         n = sysroot_read_cgroup(b->sysroot, sub, &text, 4096);
-        if (n < 0)
+        if (n < 0) {
+                backend_errorf(reterr, "cannot read /sys/fs/cgroup/%s: %s", sub, strerror((int) -n));
                 return (int) n;
+        }
         if (cgroup_list_has(text, "memory"))
                 return 0;
         int r = sysroot_write_cgroup(b->sysroot, sub, "+memory");
@@ -125,20 +127,25 @@ static int cgroup2_open(struct backend *b, char **reterr) {
 
         const char *adopt = b->config.adopt_path;
         const char *parent_path = b->config.parent_path ? b->config.parent_path : l.v2_path;
-        _cleanup_free_ char *parent = cgroup_join(l.v2_mount, parent_path, NULL);
+        _cleanup_free_ char *parent = cgroup_dir(l.v2_mount, l.v2_root, parent_path, NULL);
         c->path = adopt ? strdup(adopt) : cgroup2_child_path(parent_path, b->group_name);
-        c->dir = c->path ? cgroup_join(l.v2_mount, c->path, NULL) : NULL;
+        c->dir = c->path ? cgroup_dir(l.v2_mount, l.v2_root, c->path, NULL) : NULL;
         b->group_path = c->path ? strdup(c->path) : NULL;
         cgroup_layout_done(&l);
-        if (!parent || !c->dir || !c->path || !b->group_path) {
+        if (!c->path || !b->group_path) {
                 r = -ENOMEM;
+                goto fail;
+        }
+        if (!parent || !c->dir) {
+                backend_errorf(reterr, "%s is outside what the cgroup2 mount shows", c->path);
+                r = -EXDEV;
                 goto fail;
         }
 
         if (adopt) {
                 /* Someone else's group (or ours from before a restart): it must already have the memory
-                 * controller, and it is left in place unless it is ours. */
-                c->created = b->config.adopt_owned;
+                 * controller. It becomes ours to remove only once it is fully adopted, so a failure here
+                 * never ends a job we meant to take up. */
         } else {
                 r = cgroup2_enable_memory(b, parent, reterr);
                 if (r < 0)
@@ -174,6 +181,8 @@ static int cgroup2_open(struct backend *b, char **reterr) {
                                adopt && r == -ENOENT ? " (is the memory controller enabled for it?)" : "");
                 goto fail;
         }
+        if (adopt)
+                c->created = b->config.adopt_owned;
         return 0;
 fail:
         cgroup2_close(b);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@ void cgroup_layout_done(struct cgroup_layout *l) {
         free(l->v1_memory_mount);
         free(l->v2_path);
         free(l->v1_memory_path);
+        free(l->v2_root);
+        free(l->v1_memory_root);
         *l = (struct cgroup_layout) {};
 }
 
@@ -102,7 +105,12 @@ static char *cgroup_unescape(const char *s, size_t len) {
 }
 
 int cgroup_parse_mountinfo(const char *text, char **ret_v2_mount, char **ret_v1_memory_mount) {
-        _cleanup_free_ char *v2 = NULL, *v1 = NULL;
+        return cgroup_parse_mountinfo_roots(text, ret_v2_mount, NULL, ret_v1_memory_mount, NULL);
+}
+
+int cgroup_parse_mountinfo_roots(const char *text, char **ret_v2_mount, char **ret_v2_root,
+                                 char **ret_v1_memory_mount, char **ret_v1_memory_root) {
+        _cleanup_free_ char *v2 = NULL, *v1 = NULL, *v2r = NULL, *v1r = NULL;
 
         for (const char *line = text; line && *line;) {
                 const char *eol = strchrnul(line, '\n');
@@ -137,22 +145,30 @@ int cgroup_parse_mountinfo(const char *text, char **ret_v2_mount, char **ret_v1_
 
                 if (fslen == 7 && strncmp(fstype, "cgroup2", 7) == 0) {
                         free(v2);
+                        free(v2r);
                         v2 = cgroup_unescape(f[4], flen[4]);
-                        if (!v2)
+                        v2r = cgroup_unescape(f[3], flen[3]);
+                        if (!v2 || !v2r)
                                 return -ENOMEM;
                 } else if (fslen == 6 && strncmp(fstype, "cgroup", 6) == 0 &&
                            cgroup_controllers_have_memory(super, (size_t) (eol - super))) {
                         free(v1);
+                        free(v1r);
                         v1 = cgroup_unescape(f[4], flen[4]);
-                        if (!v1)
+                        v1r = cgroup_unescape(f[3], flen[3]);
+                        if (!v1 || !v1r)
                                 return -ENOMEM;
                 }
                 line = *eol ? eol + 1 : eol;
         }
         if (ret_v2_mount)
                 *ret_v2_mount = TAKE_PTR(v2);
+        if (ret_v2_root)
+                *ret_v2_root = TAKE_PTR(v2r);
         if (ret_v1_memory_mount)
                 *ret_v1_memory_mount = TAKE_PTR(v1);
+        if (ret_v1_memory_root)
+                *ret_v1_memory_root = TAKE_PTR(v1r);
         return 0;
 }
 
@@ -183,17 +199,21 @@ int cgroup_layout_read(const struct sysroot *s, pid_t pid, struct cgroup_layout 
         ssize_t n = sysroot_read_proc(s, path, &mi, CGROUP_FILE_MAX);
         if (n < 0)
                 return (int) n;
-        r = cgroup_parse_mountinfo(mi, &v2m, &v1m);
-        if (r < 0)
+        r = cgroup_parse_mountinfo_roots(mi, &v2m, &l.v2_root, &v1m, &l.v1_memory_root);
+        if (r < 0) {
+                cgroup_layout_done(&l);
                 return r;
+        }
 
         if (pid > 0)
                 snprintf(path, sizeof(path), "%d/cgroup", (int) pid);
         else
                 snprintf(path, sizeof(path), "self/cgroup");
         n = sysroot_read_proc(s, path, &cg, CGROUP_FILE_MAX);
-        if (n < 0)
+        if (n < 0) {
+                cgroup_layout_done(&l);
                 return (int) n;
+        }
         r = cgroup_parse_proc_cgroup(cg, &l.v2_path, &l.v1_memory_path);
         if (r < 0) {
                 cgroup_layout_done(&l);
@@ -205,6 +225,17 @@ int cgroup_layout_read(const struct sysroot *s, pid_t pid, struct cgroup_layout 
                 l.v1_memory_mount = cgroup_relative_mount(v1m);
         *ret = l;
         return 0;
+}
+
+char *cgroup_dir(const char *mount, const char *root, const char *path, const char *leaf) {
+        const char *rel = path ? path : "/";
+        if (root && strcmp(root, "/") != 0) {
+                size_t n = strlen(root);
+                if (strncmp(rel, root, n) != 0 || (rel[n] != 0 && rel[n] != '/'))
+                        return NULL;
+                rel += n;
+        }
+        return cgroup_join(mount, rel, leaf);
 }
 
 char *cgroup_join(const char *mount, const char *path, const char *leaf) {
@@ -294,7 +325,7 @@ int cgroup_read_pids(const struct sysroot *s, const char *path, pid_t **ret, siz
                 char *end;
                 errno = 0;
                 long v = strtol(p, &end, 10);
-                if (end == p || errno || v <= 0 || (*end != '\n' && *end != 0))
+                if (end == p || errno || v <= 0 || v > INT_MAX || (*end != '\n' && *end != 0))
                         return -EINVAL;
                 if (k == cap) {
                         pid_t *np = realloc(pids, (cap *= 2) * sizeof(pid_t));

@@ -12,6 +12,10 @@ struct sysroot;
 struct cgroup_layout {
         char *v2_mount;           /* the cgroup2 mount, relative; NULL when there is none */
         char *v1_memory_mount;    /* the v1 hierarchy carrying "memory", relative; NULL when none */
+        /* Which cgroup each mount shows at its top: "/" normally; "/docker/abc" in a container without
+         * a cgroup namespace, where /proc/PID/cgroup still prints full paths. */
+        char *v2_root;
+        char *v1_memory_root;
         char *v2_path;            /* the process's cgroup in the v2 tree, "/..." ; NULL when none */
         char *v1_memory_path;     /* the process's cgroup in the v1 memory tree, "/..."; NULL when none */
 };
@@ -24,6 +28,14 @@ int cgroup_parse_proc_cgroup(const char *text, char **ret_v2_path, char **ret_v1
 /* Parse /proc/PID/mountinfo text: the absolute mount points of the cgroup2 filesystem and of the v1
  * hierarchy with the memory controller (either may come back NULL). Octal escapes are undone. */
 int cgroup_parse_mountinfo(const char *text, char **ret_v2_mount, char **ret_v1_memory_mount);
+/* The same with each mount's root field (which cgroup the mount shows at its top). */
+int cgroup_parse_mountinfo_roots(const char *text, char **ret_v2_mount, char **ret_v2_root,
+                                 char **ret_v1_memory_mount, char **ret_v1_memory_root);
+
+/* The directory (relative to the cgroup root) of the cgroup at path, as /proc/PID/cgroup prints it,
+ * plus leaf: the mount with the mount's root taken off the path. NULL when path is not below root
+ * (outside what the mount shows) or on OOM. */
+char *cgroup_dir(const char *mount, const char *root, const char *path, const char *leaf);
 
 /* Both of the above for pid (0: the sysroot's self), with mount points made relative to
  * /sys/fs/cgroup (mounts elsewhere are ignored). */

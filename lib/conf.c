@@ -25,8 +25,8 @@
 /* Long enough to page someone or save a process list, short enough that a hung hook does not hold
  * up the next one for long. */
 #define CONF_DEFAULT_HOOK_TIMEOUT_USEC (5 * USEC_PER_SEC)
-/* The daemon's own pace (host memory, [watch] scans): cheap at once a second, and a new scheduler
- * job is picked up well before it can grow to matter. */
+/* Where adaptive sampling rests while a job has room to spare: a thousand idle jobs cost little, and
+ * sampling still speeds up to 10ms as a job nears its threshold. */
 #define CONF_DEFAULT_INTERVAL_USEC USEC_PER_SEC
 #define CONF_DEFAULT_SOCKET_PATH "/run/memguard/memguardd.sock"
 #define CONF_DEFAULT_STATE_DIR "/var/lib/memguard"

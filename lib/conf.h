@@ -15,16 +15,15 @@
  * keys are errors too.
  *
  * Hooks (pre-kill-hook, post-kill-hook) run as "/bin/sh -c HOOK" with the job's facts in the
- * environment, and are killed after hook-timeout:
+ * environment (daemon/hooks.c sets it), and are killed after hook-timeout:
  *   MEMGUARD_HOOK           "pre-kill" or "post-kill"
  *   MEMGUARD_JOB            the daemon's job id
  *   MEMGUARD_PROFILE        the profile's name
  *   MEMGUARD_USER           the job's user name (its uid when it has no name)
  *   MEMGUARD_UID            the job's uid
- *   MEMGUARD_PID            the job's root process, empty for a watched cgroup without one
+ *   MEMGUARD_PID            the job's root process, 0 for a watched cgroup without one
  *   MEMGUARD_CGROUP         the job's cgroup path, empty when it has none
  *   MEMGUARD_COMMAND        the job's command line
- *   MEMGUARD_ACTION         "kill" or "freeze"
  *   MEMGUARD_REASON         policy_reason_to_string(): "total-limit", "process-limit", ...
  *   MEMGUARD_CURRENT_BYTES  the job's usage when the hook starts
  *   MEMGUARD_PEAK_BYTES     the job's peak so far
@@ -64,7 +63,7 @@ enum conf_action {
 };
 
 struct conf_daemon {
-        uint64_t interval_usec;         /* interval: base sampling interval; 0 = adaptive per profile */
+        uint64_t interval_usec;         /* interval: adaptive sampling's longest interval; 0 = 100ms */
         char *socket_path;              /* socket: the control socket */
         char *state_dir;                /* state-dir: job records that survive a restart */
         int log_level;                  /* log-level: a syslog level, LOG_ERR .. LOG_DEBUG */
