@@ -21,23 +21,8 @@
 #include "sysroot.h"
 #include "units.h"
 #include "verbs.h"
-
-struct run_args {
-        struct policy_limits limits;
-        enum backend_kind backend;
-        bool dry_run;
-        bool quiet;
-        int limit_exit_code;
-        const char *log_file;
-        bool json;
-        const char *json_file;    /* NULL: stdout */
-        const char *csv_file;
-        const char *timeline_file;
-        const char *sysroot;      /* tests only */
-        const char *max_memory;   /* kept as text until the host's RAM is known (for "80%") */
-        const char *max_process_memory;
-        char **command;
-};
+#include "run.h"
+#include "connect.h"
 
 struct run_state {
         struct run_args *args;
@@ -76,7 +61,16 @@ static void run_help(FILE *f) {
                 "      --timeline FILE           the samples as CSV (timestamp, elapsed_seconds, ...)\n"
                 "      --log-file FILE           append every event and a usage line per second to FILE\n"
                 "  -q, --quiet                   no summary, no warnings on stderr (errors still show)\n"
+                "\n"
+                "Daemon:\n"
+                "      --no-daemon               guard the job in this process even if memguardd runs\n"
+                "      --socket PATH             hand the job to the memguardd serving PATH\n"
+                "      --system                  hand the job to memguardd on the system bus\n"
+                "  By default the job goes to memguardd when its socket (" CONNECT_SOCKET_DEFAULT ") or the\n"
+                "  system bus answers, so the host's policy applies and the job stays guarded if this client\n"
+                "  dies; otherwise it is guarded here. --dry-run and --backend always guard here.\n"
                 "  -h, --help                    show this help\n"
+                "\n"
                 "\n"
                 "Exit status: the job's own; 128+N when it died of signal N; 10 when memguard stopped it for\n"
                 "max-memory (or the kernel OOM-killed inside it); 11 for max-process-memory; 127 when COMMAND\n"
@@ -97,6 +91,7 @@ enum {
         ARG_TIMELINE,
         ARG_LOG_FILE,
         ARG_SYSROOT,
+        ARG_NO_DAEMON,
 };
 
 static int run_usage_error(const char *option, const char *value, const char *why) {
@@ -130,6 +125,7 @@ static int run_parse_args(int argc, char **argv, struct run_args *a) {
                 { "quiet", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, 'h' },
                 { "sysroot", required_argument, NULL, ARG_SYSROOT },
+                { "no-daemon", no_argument, NULL, ARG_NO_DAEMON },
                 {}
         };
         int c, r;
@@ -152,6 +148,7 @@ static int run_parse_args(int argc, char **argv, struct run_args *a) {
                 case ARG_KILL_THRESHOLD:
                         if (units_parse_ratio(optarg, &a->limits.kill_threshold) < 0)
                                 return run_usage_error("--kill-threshold", optarg, "expected a ratio in (0, 1] such as 0.8 or 80%");
+                        a->kill_threshold_set = true;
                         break;
                 case ARG_WARN_AT:
                         if (units_parse_ratio(optarg, &a->limits.warn_at) < 0)
@@ -160,6 +157,7 @@ static int run_parse_args(int argc, char **argv, struct run_args *a) {
                 case ARG_GRACE:
                         if (units_parse_duration(optarg, &a->limits.grace_usec) < 0)
                                 return run_usage_error("--grace", optarg, "expected a duration such as 10s or 500ms");
+                        a->grace_set = true;
                         break;
                 case ARG_CHECK_INTERVAL:
                         if (units_parse_duration(optarg, &a->limits.interval_usec) < 0 || a->limits.interval_usec == 0)
@@ -203,6 +201,9 @@ static int run_parse_args(int argc, char **argv, struct run_args *a) {
                         break;
                 case ARG_SYSROOT:
                         a->sysroot = optarg;
+                        break;
+                case ARG_NO_DAEMON:
+                        a->no_daemon = true;
                         break;
                 case 'q':
                         a->quiet = true;
@@ -324,6 +325,21 @@ static void run_event(struct guard *g, const struct guard_event *ev, void *userd
         }
 }
 
+int run_write_text(const char *path, const char *text, const char *what) {
+        FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "we");
+        if (!f)
+                return log_error_errno(errno, "cannot write the %s to %s: %m", what, path);
+        int r = fputs(text, f) < 0 ? -EIO : 0;
+        if (f != stdout) {
+                if (fclose(f) != 0 && r >= 0)
+                        r = -errno;
+        } else if (fflush(f) != 0 && r >= 0)
+                r = -errno;
+        if (r < 0)
+                return log_error_errno(r, "cannot write the %s to %s: %m", what, path);
+        return 0;
+}
+
 typedef int (*run_writer)(FILE *f, const struct report_info *r);
 
 static int run_write_file(const char *path, run_writer w, const struct report_info *info, const char *what) {
@@ -352,6 +368,8 @@ static int run_host_ram(const struct sysroot *s, uint64_t *ret) {
 
 int verb_run(int argc, char **argv) {
         struct run_args args = {};
+        if (connect_parse_args(&argc, argv, &args.connect) < 0)
+                return POLICY_EXIT_USAGE;
         int r = run_parse_args(argc, argv, &args);
         if (r > 0)
                 return 0;  /* --help */
@@ -401,6 +419,30 @@ int verb_run(int argc, char **argv) {
         if (r < 0) {
                 log_error_errno(r, "cannot set up signal handling: %m");
                 return POLICY_EXIT_FAILURE;
+        }
+
+        /* The host's daemon guards the job when it is there, unless this run needs the engine here. */
+        bool explicit_daemon = args.connect.socket_path || args.connect.system;
+        if (!args.no_daemon && !args.dry_run && args.backend == BACKEND_AUTO && !args.sysroot) {
+                sd_bus *bus = NULL;
+                _cleanup_free_ char *unreachable = NULL;
+                r = connect_daemon(&args.connect, &bus, &unreachable);
+                if (r >= 0) {
+                        int code = run_with_daemon(bus, &args, run_signal_pipe[0]);
+                        sd_bus_flush_close_unref(bus);
+                        log_close_file();
+                        return code;
+                }
+                if (explicit_daemon) {
+                        log_error("%s", unreachable ? unreachable : "cannot reach memguardd");
+                        return POLICY_EXIT_FAILURE;
+                }
+                log_debug("no memguardd (%s): guarding the job in this process",
+                          unreachable ? unreachable : strerror(-r));
+        } else if (explicit_daemon && !args.no_daemon) {
+                log_error("--dry-run, --backend and --sysroot guard the job in this process: they do not go with "
+                          "--socket or --system");
+                return POLICY_EXIT_USAGE;
         }
         /* Double-forked and reparented descendants come back to us, so they stay in the job. */
         if (sysroot_is_live(sysroot) && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)

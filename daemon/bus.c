@@ -515,8 +515,10 @@ static int bus_method_get_report(sd_bus_message *msg, void *userdata, sd_bus_err
         int r = sd_bus_message_read(msg, "ts", &id, &format);
         if (r < 0)
                 return r;
-        if (strcmp(format, "json") != 0 && strcmp(format, "text") != 0)
-                return sd_bus_error_setf(err, SD_BUS_ERROR_INVALID_ARGS, "format must be \"json\" or \"text\"");
+        if (strcmp(format, "json") != 0 && strcmp(format, "text") != 0 && strcmp(format, "csv") != 0 &&
+            strcmp(format, "timeline") != 0)
+                return sd_bus_error_setf(err, SD_BUS_ERROR_INVALID_ARGS,
+                                         "format must be \"json\", \"text\", \"csv\" or \"timeline\"");
         struct mjob *j = bus_job_for(userdata, msg, id, false, NULL, err);
         if (!j)
                 return -EACCES;

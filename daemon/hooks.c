@@ -15,6 +15,7 @@
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "spawn.h"
 
 struct hook {
         ev_child child;
@@ -78,16 +79,8 @@ int hooks_run(struct mjob *j, const char *which, const char *command, uint64_t t
                 return log_error_errno(r, "job %" PRIu64 ": cannot run the %s hook: %m", j->id, which);
         }
         if (pid == 0) {
-                sigset_t none;
-                sigemptyset(&none);
-                sigprocmask(SIG_SETMASK, &none, NULL);
-                for (int sig = 1; sig < NSIG; sig++)
-                        if (sig != SIGKILL && sig != SIGSTOP)
-                                signal(sig, SIG_DFL);
+                spawn_reset_child();
                 setsid();
-                unsetenv("NOTIFY_SOCKET");
-                unsetenv("WATCHDOG_PID");
-                unsetenv("WATCHDOG_USEC");
                 hooks_setenv("MEMGUARD_HOOK", "%s", which);
                 hooks_setenv("MEMGUARD_JOB", "%" PRIu64, j->id);
                 hooks_setenv("MEMGUARD_USER", "%s", j->user);

@@ -159,6 +159,10 @@ int mjob_report(const struct mjob *j, const char *format, char **ret, int *ret_e
                 r = report_write_json(f, &info);
         else if (strcmp(format, "text") == 0)
                 r = report_write_text(f, &info);
+        else if (strcmp(format, "csv") == 0)
+                r = report_write_csv(f, &info);
+        else if (strcmp(format, "timeline") == 0)
+                r = report_write_timeline(f, &info);
         else
                 r = -EINVAL;
         if (fclose(f) != 0 && r >= 0)

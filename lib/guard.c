@@ -13,6 +13,7 @@
 #include "backend.h"
 #include "guard.h"
 #include "job.h"
+#include "spawn.h"
 #include "macro.h"
 #include "sysroot.h"
 #include "units.h"
@@ -287,20 +288,7 @@ struct guard_spawn_error {
 };
 
 static _noreturn_ void guard_child(struct guard *g, int errfd) {
-        /* The job must not inherit memguard's blocked signals or ignored dispositions, nor the
-         * service manager's notification channel. */
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        for (int sig = 1; sig < NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        signal(sig, SIG_DFL);
-        unsetenv("NOTIFY_SOCKET");
-        unsetenv("WATCHDOG_PID");
-        unsetenv("WATCHDOG_USEC");
-        unsetenv("LISTEN_FDS");
-        unsetenv("LISTEN_PID");
-        unsetenv("LISTEN_FDNAMES");
+        spawn_reset_child();
 
         struct guard_spawn_error e = { 0, 0 };
         int r = backend_prepare_child(g->backend);

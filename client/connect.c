@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "connect.h"
+#include "log.h"
+#include "macro.h"
+
+int connect_parse_args(int *argc, char **argv, struct connect_options *o) {
+        int k = 1;
+        for (int i = 1; i < *argc; i++) {
+                if (strcmp(argv[i], "--") == 0) {
+                        /* Everything after "--" belongs to a command. */
+                        for (; i < *argc; i++)
+                                argv[k++] = argv[i];
+                        break;
+                }
+                if (strcmp(argv[i], "--system") == 0) {
+                        o->system = true;
+                        continue;
+                }
+                if (strcmp(argv[i], "--socket") == 0) {
+                        if (i + 1 >= *argc) {
+                                log_error("option '--socket' needs a path");
+                                return -EINVAL;
+                        }
+                        o->socket_path = argv[++i];
+                        continue;
+                }
+                if (strncmp(argv[i], "--socket=", 9) == 0) {
+                        o->socket_path = argv[i] + 9;
+                        continue;
+                }
+                argv[k++] = argv[i];
+        }
+        argv[k] = NULL;
+        *argc = k;
+        if (o->system && o->socket_path) {
+                log_error("--socket and --system exclude each other");
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int connect_socket(const char *path, sd_bus **ret) {
+        sd_bus *bus = NULL;
+        _cleanup_free_ char *address = NULL;
+        if (asprintf(&address, "unix:path=%s", path) < 0)
+                return -ENOMEM;
+        int r = sd_bus_new(&bus);
+        if (r >= 0)
+                r = sd_bus_set_address(bus, address);
+        if (r >= 0)
+                r = sd_bus_negotiate_fds(bus, 1);
+        if (r >= 0)
+                r = sd_bus_start(bus);
+        if (r < 0) {
+                sd_bus_unref(bus);
+                return r;
+        }
+        *ret = bus;
+        return 0;
+}
+
+static int connect_system(sd_bus **ret) {
+        sd_bus *bus = NULL;
+        int r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return r;
+        /* Only worth it when the daemon owns its name there. */
+        r = sd_bus_get_name_creds(bus, CONNECT_NAME, 0, NULL);
+        if (r < 0) {
+                sd_bus_unref(bus);
+                return -EHOSTUNREACH;
+        }
+        *ret = bus;
+        return 0;
+}
+
+int connect_daemon(const struct connect_options *o, sd_bus **ret, char **reterr) {
+        int r = -ENOENT;
+        const char *path = o->socket_path ? o->socket_path : CONNECT_SOCKET_DEFAULT;
+        if (!o->system) {
+                r = connect_socket(path, ret);
+                if (r >= 0 || o->socket_path) {
+                        if (r < 0 && reterr && asprintf(reterr, "cannot connect to %s: %s", path, strerror(-r)) < 0)
+                                *reterr = NULL;
+                        return r;
+                }
+        }
+        int s = connect_system(ret);
+        if (s >= 0)
+                return 0;
+        if (reterr && asprintf(reterr, "%s%s%s%s", o->system ? "" : "no memguardd at ", o->system ? "" : path,
+                               o->system ? "" : " nor ", "on the system bus") < 0)
+                *reterr = NULL;
+        return o->system ? s : r;
+}
+
+int connect_call(sd_bus *bus, const char *method, sd_bus_error *err, sd_bus_message **reply, const char *types,
+                 ...) {
+        sd_bus_message *m = NULL;
+        int r = sd_bus_message_new_method_call(bus, &m, CONNECT_NAME, CONNECT_PATH, CONNECT_INTERFACE, method);
+        if (r >= 0 && types) {
+                va_list ap;
+                va_start(ap, types);
+                r = sd_bus_message_appendv(m, types, ap);
+                va_end(ap);
+        }
+        if (r >= 0)
+                r = sd_bus_call(bus, m, 0, err, reply);
+        sd_bus_message_unref(m);
+        return r;
+}

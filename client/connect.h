@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* How the client reaches memguardd: the control socket (a peer-to-peer D-Bus connection), or the
+ * system bus. Both speak org.memguard.Manager1. */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+
+#define CONNECT_SOCKET_DEFAULT "/run/memguard/memguardd.sock"
+#define CONNECT_NAME "org.memguard.Manager1"
+#define CONNECT_PATH "/org/memguard/Manager1"
+#define CONNECT_INTERFACE "org.memguard.Manager1"
+
+struct connect_options {
+        const char *socket_path;  /* --socket PATH: only this socket */
+        bool system;              /* --system: only the system bus */
+};
+
+/* Parse --socket PATH / --socket=PATH / --system out of argv (removing them), for every verb. Returns
+ * 0, or -EINVAL after logging a usage error. */
+int connect_parse_args(int *argc, char **argv, struct connect_options *o);
+
+/* Connects as o says; by default the socket, then the system bus if the daemon is there.
+ * -ENOENT/-ECONNREFUSED/-EHOSTUNREACH when no daemon answers; *reterr says what was tried. */
+int connect_daemon(const struct connect_options *o, sd_bus **ret, char **reterr);
+
+/* Calls a Manager1 method; on error *err is set (the daemon's message) and -errno returned. */
+int connect_call(sd_bus *bus, const char *method, sd_bus_error *err, sd_bus_message **reply, const char *types,
+                 ...);
