@@ -264,6 +264,8 @@ static void manager_guard_event(struct guard *g, const struct guard_event *ev, v
                 if (p && g->state.reason != POLICY_REASON_NONE && !g->dry_run)
                         (void) hooks_run(j, "post-kill", p->post_kill_hook, p->hook_timeout_usec, reason, ev->current_bytes);
                 (void) state_remove(m->state_dir, j->id);
+                /* The group goes now; the job's numbers stay a while for its report. */
+                backend_release(g->backend);
                 j->ended = true;
                 j->ended_usec = guard_now_mono();
                 bus_job_ended(m->bus, j);
@@ -409,18 +411,25 @@ int manager_register_job(struct manager *m, uid_t uid, pid_t pid, int pidfd, cha
         manager_limits_from_profile(m, p, &limits);
         manager_apply_asked(asked, uid == 0, &limits);
 
-        char group[64];
-        uint64_t id = m->next_id;
-        snprintf(group, sizeof(group), "job-%" PRIu64, id);
-        struct backend_config bc = {
-                .group_name = group,
-                .hard_limit_bytes = limits.max_bytes,
-                .parent_path = m->parent_path,
-                .unified_parent_path = m->unified_parent_path,
-                .root_pid = pid,
-        };
         struct mjob *j;
-        int r = manager_add_job(m, MJOB_SOURCE_REGISTERED, &bc, &limits, p->name, NULL, uid, argv, id, &j, reterr);
+        int r;
+        /* A group of that name may be left from another daemon (another state directory): skip it. */
+        for (int attempt = 0;; attempt++) {
+                char group[64];
+                uint64_t id = m->next_id;
+                snprintf(group, sizeof(group), "job-%" PRIu64, id);
+                struct backend_config bc = {
+                        .group_name = group,
+                        .hard_limit_bytes = limits.max_bytes,
+                        .parent_path = m->parent_path,
+                        .unified_parent_path = m->unified_parent_path,
+                        .root_pid = pid,
+                };
+                r = manager_add_job(m, MJOB_SOURCE_REGISTERED, &bc, &limits, p->name, NULL, uid, argv, id, &j, reterr);
+                if (r != -EEXIST || attempt >= 100)
+                        break;
+                m->next_id++;
+        }
         if (r < 0)
                 return r;
         r = backend_attach(j->guard->backend, pid);

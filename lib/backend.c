@@ -109,11 +109,18 @@ int backend_open(struct sysroot *s, enum backend_kind kind, const struct backend
         return r;
 }
 
+void backend_release(struct backend *b) {
+        if (!b || b->released)
+                return;
+        if (b->ops && b->ops->close)
+                b->ops->close(b);  /* the implementation honours b->keep */
+        b->released = true;
+}
+
 struct backend *backend_free(struct backend *b) {
         if (!b)
                 return NULL;
-        if (b->ops && b->ops->close)
-                b->ops->close(b);  /* the implementation honours b->keep */
+        backend_release(b);
         free(b->group_name);
         free(b->group_path);
         free(b);

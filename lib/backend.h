@@ -77,6 +77,7 @@ struct backend {
         char *group_name;
         char *group_path;           /* set by cgroup implementations at open */
         bool keep;                  /* on free, leave the job and its groups as they are (daemon stop) */
+        bool released;              /* the groups are gone; only the description is left */
         void *data;                 /* the implementation's own state */
 };
 
@@ -89,7 +90,10 @@ extern const struct backend_ops backend_procfs_ops;
  * "memguard run" can say that it fell back to procfs and what it would need for a cgroup. */
 int backend_open(struct sysroot *s, enum backend_kind kind, const struct backend_config *config,
                  struct backend **ret, char **reterr);
-/* Removes what the backend created (the job cgroups). Processes still inside are SIGKILLed first. */
+/* Removes what the backend created (the job cgroups; processes still inside are SIGKILLed first) but
+ * keeps the backend's description for reports. Nothing but backend_name/ops->measures after this. */
+void backend_release(struct backend *b);
+/* backend_release() and free. */
 struct backend *backend_free(struct backend *b);
 static inline void backend_freep(struct backend **b) {
         backend_free(*b);
