@@ -565,7 +565,42 @@ int manager_scan_watches(struct manager *m) {
         return n;
 }
 
+/* host-reserve: when the host's available memory runs below it, the largest job is stopped, one at a
+ * time (the next only once the last has ended: available memory lags behind a kill). */
+static void manager_check_host(struct manager *m) {
+        uint64_t reserve = m->conf->daemon.host_reserve_bytes;
+        if (reserve == 0)
+                return;
+        if (m->host_victim && manager_find_job(m, m->host_victim))
+                return;
+        m->host_victim = 0;
+        uint64_t total = 0, avail = 0;
+        if (procfs_read_meminfo(m->sysroot, &total, &avail) < 0 || avail >= reserve)
+                return;
+        struct mjob *victim = NULL;
+        uint64_t most = 0;
+        for (struct mjob *j = m->jobs; j; j = j->next) {
+                if (j->ended || j->guard->state.stage != POLICY_STAGE_RUNNING)
+                        continue;
+                const struct job *job = j->guard->job;
+                uint64_t cur = job->n_samples ? job->samples[job->n_samples - 1].working_set_bytes : 0;
+                if (!victim || cur > most) {
+                        victim = j;
+                        most = cur;
+                }
+        }
+        if (!victim)
+                return;
+        char b1[UNITS_SIZE_MAX], b2[UNITS_SIZE_MAX];
+        events_job(victim, LOG_WARNING, EVENTS_JOB_THRESHOLD, most,
+                   "the host has %s available, below its reserve of %s: stopping its largest job",
+                   units_format_size(b1, avail), units_format_size(b2, reserve));
+        m->host_victim = victim->id;
+        guard_request_stop(victim->guard, POLICY_REASON_HOST_RESERVE, SIGTERM, true);
+}
+
 static void manager_watch_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        manager_check_host(w->data);
         manager_scan_watches(w->data);
 }
 

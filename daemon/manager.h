@@ -74,6 +74,7 @@ struct manager {
         ev_timer reap_timer;            /* frees ended jobs once nobody can want their report */
         struct bus *bus;                /* the D-Bus interface on the system bus and the socket */
         uint64_t watchdog_usec;
+        uint64_t host_victim;           /* the job being stopped for host-reserve, 0 if none */
         bool stopping;
 };
 

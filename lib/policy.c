@@ -180,6 +180,7 @@ int policy_exit_code(const struct policy_state *s, int wait_status, int limit_ex
         switch (dry_run ? POLICY_REASON_NONE : s->reason) {
         case POLICY_REASON_TOTAL:
         case POLICY_REASON_KERNEL_OOM:
+        case POLICY_REASON_HOST_RESERVE:
                 return limit_exit_code > 0 ? limit_exit_code : POLICY_EXIT_LIMIT;
         case POLICY_REASON_PROCESS:
                 return POLICY_EXIT_PROCESS_LIMIT;
@@ -202,6 +203,7 @@ static const char *const policy_reason_table[_POLICY_REASON_MAX] = {
         [POLICY_REASON_KERNEL_OOM] = "kernel-oom",
         [POLICY_REASON_INTERRUPT] = "interrupted",
         [POLICY_REASON_REQUEST] = "requested",
+        [POLICY_REASON_HOST_RESERVE] = "host-reserve",
 };
 
 const char *policy_reason_to_string(enum policy_reason r) {

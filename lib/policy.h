@@ -16,6 +16,7 @@ enum policy_reason {
         POLICY_REASON_KERNEL_OOM,       /* the kernel OOM-killed inside the job at the hard ceiling */
         POLICY_REASON_INTERRUPT,        /* memguard itself was asked to stop (SIGINT/SIGTERM) */
         POLICY_REASON_REQUEST,          /* an operator asked (memguard kill) */
+        POLICY_REASON_HOST_RESERVE,     /* the host ran below its reserve and this was the largest job */
         _POLICY_REASON_MAX,
         _POLICY_REASON_INVALID = -EINVAL,
 };

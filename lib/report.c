@@ -92,6 +92,8 @@ const char *report_verdict(const struct report_info *r) {
                 return report_verdict_interrupted;
         case POLICY_REASON_REQUEST:
                 return report_verdict_stopped;
+        case POLICY_REASON_HOST_RESERVE:
+                return report_verdict_killed;
         default:
                 break;
         }
@@ -238,6 +240,9 @@ char *report_reason(const struct report_info *r) {
                 return strdup("memguard was interrupted (SIGINT or SIGTERM) and stopped the job");
         case POLICY_REASON_REQUEST:
                 return strdup("an operator asked memguard to stop the job");
+        case POLICY_REASON_HOST_RESERVE:
+                return strdup("the host's available memory fell below memguardd's host-reserve and this was the "
+                              "largest job");
         default:
                 return report_reason_exit(r);
         }

@@ -28,7 +28,7 @@ wait_for 10 test -S "$SOCK" || skip_all "memguardd did not come up: $(tail -n 3 
 stop_daemon() { kill -TERM "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null; }
 trap 'stop_daemon; lib_cleanup' EXIT
 
-tap_plan 15
+tap_plan 17
 
 # 1-6: the same exit codes with the daemon as without it.
 for spec in "0|true" "7|sh -c 'exit 7'" "137|sh -c 'kill -9 \$\$'" "143|sh -c 'kill -TERM \$\$'"; do
@@ -85,4 +85,15 @@ fi
 # 15: --dry-run stays in process even with a daemon there.
 mg run --dry-run --json "$D/dry.json" -- true
 check_eq "--dry-run guards in process (procfs or cgroup backend, no daemon job)" "true" "$(jget "$D/dry.json" .dry_run)"
+# 16-17: host-reserve: a host short of memory has its largest job stopped.
+stop_daemon
+sed -i 's/^\[daemon\]$/[daemon]\nhost-reserve = 99%/' "$D/etc/memguard.conf"
+"$MEMGUARDD" -d -f "$D/etc/memguard.conf" </dev/null >"$D/daemon2.log" 2>&1 &
+DAEMON_PID=$!
+CLEANUP_PIDS+=("$DAEMON_PID")
+wait_for 10 test -S "$SOCK"
+mg run --socket "$SOCK" --json "$D/host.json" -- "$MEMHOG" --size 20 --hold 20
+check_rc "with host-reserve above what the host has, the largest job is stopped (exit 10)" 10
+check "the report says it was the host reserve" jtrue "$D/host.json" '.reason | test("host-reserve")' \
+        || diag "$(jget "$D/host.json" .reason)"
 tap_done
