@@ -61,7 +61,7 @@ static void hooks_setenv(const char *name, const char *fmt, ...) {
 }
 
 int hooks_run(struct mjob *j, const char *which, const char *command, uint64_t timeout_usec,
-              const char *reason, uint64_t current_bytes) {
+              const char *reason, uint64_t current_bytes, uint64_t limit_bytes) {
         if (!command || !*command)
                 return 0;
         struct ev_loop *loop = j->manager->loop;
@@ -91,7 +91,7 @@ int hooks_run(struct mjob *j, const char *which, const char *command, uint64_t t
                 hooks_setenv("MEMGUARD_PID", "%d", g && g->job ? (int) g->job->pid : 0);
                 hooks_setenv("MEMGUARD_REASON", "%s", reason ? reason : "");
                 hooks_setenv("MEMGUARD_CURRENT_BYTES", "%" PRIu64, current_bytes);
-                hooks_setenv("MEMGUARD_LIMIT_BYTES", "%" PRIu64, g ? g->limits.max_bytes : 0);
+                hooks_setenv("MEMGUARD_LIMIT_BYTES", "%" PRIu64, limit_bytes);
                 hooks_setenv("MEMGUARD_PEAK_BYTES", "%" PRIu64,
                              g && g->job ? MAX(g->job->peak_working_set_bytes, g->job->kernel_peak_bytes) : 0);
                 int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);

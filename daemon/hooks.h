@@ -12,5 +12,6 @@
 
 struct mjob;
 
+/* limit_bytes: the ceiling that was crossed (the per-process one for a process-limit stop). */
 int hooks_run(struct mjob *j, const char *which, const char *command, uint64_t timeout_usec,
-              const char *reason, uint64_t current_bytes);
+              const char *reason, uint64_t current_bytes, uint64_t limit_bytes);

@@ -236,7 +236,8 @@ static void manager_guard_event(struct guard *g, const struct guard_event *ev, v
                 events_job(j, LOG_NOTICE, EVENTS_JOB_THRESHOLD, ev->current_bytes, "%s", ev->message);
                 bus_job_threshold(m->bus, j, ev->current_bytes, reason);
                 if (p && !g->dry_run)
-                        (void) hooks_run(j, "pre-kill", p->pre_kill_hook, p->hook_timeout_usec, reason, ev->current_bytes);
+                        (void) hooks_run(j, "pre-kill", p->pre_kill_hook, p->hook_timeout_usec, reason, ev->current_bytes,
+                                         ev->limit_bytes);
                 break;
         case GUARD_EVENT_KERNEL_OOM:
                 events_job(j, LOG_WARNING, EVENTS_JOB_KERNEL_OOM, ev->current_bytes, "%s", ev->message);
@@ -262,7 +263,9 @@ static void manager_guard_event(struct guard *g, const struct guard_event *ev, v
                 events_job(j, LOG_INFO, EVENTS_JOB_ENDED, ev->current_bytes, "ended (%s), peak %s",
                            g->state.reason == POLICY_REASON_NONE ? "by itself" : reason, units_format_size(b1, peak));
                 if (p && g->state.reason != POLICY_REASON_NONE && !g->dry_run)
-                        (void) hooks_run(j, "post-kill", p->post_kill_hook, p->hook_timeout_usec, reason, ev->current_bytes);
+                        (void) hooks_run(j, "post-kill", p->post_kill_hook, p->hook_timeout_usec, reason, ev->current_bytes,
+                                         g->state.reason == POLICY_REASON_PROCESS ? g->limits.max_process_bytes
+                                                                                  : g->limits.max_bytes);
                 (void) state_remove(m->state_dir, j->id);
                 /* The group goes now; the job's numbers stay a while for its report. */
                 backend_release(g->backend);
@@ -405,7 +408,13 @@ int manager_register_job(struct manager *m, uid_t uid, pid_t pid, int pidfd, cha
                 struct passwd pw, *res = NULL;
                 char tmp[1024];
                 gid_t gid = getpwuid_r(uid, &pw, tmp, sizeof(tmp), &res) == 0 && res ? res->pw_gid : (gid_t) -1;
-                p = conf_match(m->conf, uid, gid, cmd, NULL);
+                /* Rules by cgroup see where the job was started: a user's session, a scheduler's step. */
+                struct cgroup_layout l = {};
+                const char *where = NULL;
+                if (cgroup_layout_read(m->sysroot, pid, &l) >= 0)
+                        where = m->backend_kind == BACKEND_CGROUP1 ? l.v1_memory_path : l.v2_path;
+                p = conf_match(m->conf, uid, gid, cmd, where);
+                cgroup_layout_done(&l);
         }
         struct policy_limits limits;
         manager_limits_from_profile(m, p, &limits);
@@ -432,6 +441,8 @@ int manager_register_job(struct manager *m, uid_t uid, pid_t pid, int pidfd, cha
         }
         if (r < 0)
                 return r;
+        if (asked)
+                j->asked = *asked;
         r = backend_attach(j->guard->backend, pid);
         if (r < 0 && r != -EOPNOTSUPP) {
                 backend_errorf(reterr, "cannot move process %d into the job's cgroup: %s", (int) pid, strerror(-r));
@@ -672,11 +683,9 @@ int manager_reload(struct manager *m, char **reterr) {
                 }
                 struct policy_limits l;
                 manager_limits_from_profile(m, p, &l);
+                /* What the client asked for still holds, within what the new profile allows. */
+                manager_apply_asked(&j->asked, j->uid == 0, &l);
                 uint64_t old_max = j->guard->limits.max_bytes;
-                l.max_bytes = j->guard->limits.max_bytes == 0 || p->max_memory == 0 ? p->max_memory
-                                                                                     : MIN(p->max_memory, old_max);
-                if (j->source == MJOB_SOURCE_WATCH || p->max_memory != old_max)
-                        l.max_bytes = p->max_memory;
                 j->guard->limits = l;
                 j->guard->freeze_instead = p->action == CONF_ACTION_FREEZE;
                 if (j->source == MJOB_SOURCE_REGISTERED && l.max_bytes != old_max)

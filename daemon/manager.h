@@ -37,6 +37,7 @@ struct mjob {
         char *command;                  /* for people: the command line */
         uid_t uid;
         char user[64];
+        struct policy_limits asked;     /* what the client asked for; kept across reloads */
         uint64_t start_realtime_usec;
         uint64_t peak_saved_bytes;      /* the peak last written to the state file */
         uint64_t last_usage_log_usec;   /* log-every */

@@ -46,6 +46,7 @@ kill-threshold = 0.8
 warn-at = 0.5
 grace = 1s
 log-every = 1s
+pre-kill-hook = env | grep ^MEMGUARD_ | sort > $D/hook-\$MEMGUARD_JOB.env
 
 [watch test]
 cgroup = $WATCH_PATH/job-*
@@ -92,7 +93,7 @@ cleanup_cgroups() {
 trap 'stop_daemon; cleanup_cgroups; lib_cleanup' EXIT
 LOG=$D/daemon.log
 
-tap_plan 16
+tap_plan 18
 
 # 1-2: start and readiness.
 start_daemon "$LOG"
@@ -129,7 +130,14 @@ else
         not_ok "log-every usage records and the job's end (as a total-limit stop) are recorded"; diag_file "$LOG"
 fi
 
-# 9-11: a reload with a broken file keeps the old profile and says file:line.
+wait_for 5 test -s "$D/hook-1.env"
+check "the pre-kill hook ran with the job in its environment" \
+        grep -qx "MEMGUARD_REASON=total-limit" "$D/hook-1.env" || diag_file "$D/hook-1.env"
+check "the hook sees the ceiling that was crossed and the watched cgroup" \
+        sh -c "grep -qx 'MEMGUARD_LIMIT_BYTES=209715200' '$D/hook-1.env' && grep -qx 'MEMGUARD_CGROUP=$WATCH_PATH/job-1' '$D/hook-1.env'" \
+        || diag_file "$D/hook-1.env"
+
+# 11-13: a reload with a broken file keeps the old profile and says file:line.
 cp "$D/etc/memguard.conf" "$D/good.conf"
 printf '[profile broken]\nmax-memory = bogus\n' >"$D/etc/conf.d/50-broken.conf"
 kill -HUP "$DAEMON_PID"
@@ -145,7 +153,7 @@ wait "$JOB_PID"; rc=$?
 forget_pid "$JOB_PID"
 check_eq "after the refused reload the old profile still stops a job (status 143)" 143 "$rc" || diag_file "$LOG"
 
-# 12-15: kill -9 of the daemon mid-job, a restart takes the job up again and still stops it.
+# 14-17: kill -9 of the daemon mid-job, a restart takes the job up again and still stops it.
 job_in job-3 --rate 15 --size 600 --hold 60
 wait_for 10 grep -q "cgroup $WATCH_PATH/job-3" "$LOG"
 wait_for 10 test -n "$(ls "$D/state/jobs/" 2>/dev/null)"
@@ -163,7 +171,7 @@ wait "$JOB_PID"; rc=$?
 forget_pid "$JOB_PID"
 check_eq "the re-adopted job is still stopped at its limit (status 143)" 143 "$rc" || diag_file "$LOG2"
 
-# 16: stopping the daemon leaves nothing supervised behind by mistake.
+# 18: stopping the daemon leaves nothing supervised behind by mistake.
 last_pid=$DAEMON_PID
 stop_daemon
 check "memguardd stops on SIGTERM" pid_gone "$last_pid"
