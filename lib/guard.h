@@ -70,6 +70,7 @@ struct guard {
 
         uint64_t prev_total_bytes;
         uint64_t prev_sample_usec;
+        uint64_t last_detail_usec;      /* the last sample that read every process */
         uint64_t leftovers_usec;        /* when leftovers were first signalled */
 
         guard_event_cb on_event;

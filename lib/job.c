@@ -185,6 +185,39 @@ int job_sample(struct job *j, struct backend *b, const struct sysroot *s, uint64
         return 0;
 }
 
+int job_sample_totals(struct job *j, struct backend *b, const struct sysroot *s, uint64_t now_mono_usec,
+                      uint64_t now_realtime_usec) {
+        struct backend_sample bs;
+        int r = backend_sample(b, &bs);
+        if (r < 0)
+                return r;
+        if (bs.from_processes)
+                return job_sample(j, b, s, now_mono_usec, now_realtime_usec);
+
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0;
+        r = backend_pids(b, &pids, &n);
+        if (r < 0)
+                return r;
+        const struct job_sample *last = j->n_samples ? &j->samples[j->n_samples - 1] : NULL;
+        struct job_sample sample = {
+                .realtime_usec = now_realtime_usec,
+                .elapsed_usec = now_mono_usec > j->start_mono_usec ? now_mono_usec - j->start_mono_usec : 0,
+                .total_bytes = bs.current_bytes,
+                .working_set_bytes = bs.working_set_bytes,
+                .rss_sum_bytes = last ? last->rss_sum_bytes : 0,
+                .nproc = (uint32_t) n,
+        };
+        r = job_append_sample(j, &sample);
+        if (r < 0)
+                return r;
+        j->peak_total_bytes = MAX(j->peak_total_bytes, bs.current_bytes);
+        j->peak_working_set_bytes = MAX(j->peak_working_set_bytes, bs.working_set_bytes);
+        j->kernel_peak_bytes = MAX(j->kernel_peak_bytes, bs.kernel_peak_bytes);
+        j->oom_kills = MAX(j->oom_kills, bs.oom_kills);
+        return 0;
+}
+
 static int job_group_cmp(const void *a, const void *b) {
         const struct job_group *x = a, *y = b;
         if (x->sum_peak_bytes != y->sum_peak_bytes)

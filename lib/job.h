@@ -79,6 +79,13 @@ static inline void job_freep(struct job **j) {
 int job_sample(struct job *j, struct backend *b, const struct sysroot *s, uint64_t now_mono_usec,
                uint64_t now_realtime_usec);
 
+/* A cheaper pass for cgroup backends between full ones: the group's counters and how many processes it
+ * has, without reading every process (their peaks are the kernel's VmHWM, caught at the next full
+ * pass). The per-process fields keep their last values. A backend without group counters (procfs)
+ * gets a full pass. */
+int job_sample_totals(struct job *j, struct backend *b, const struct sysroot *s, uint64_t now_mono_usec,
+                      uint64_t now_realtime_usec);
+
 /* Record what one process looks like now (used by job_sample and by tests). */
 struct job_proc *job_note_proc(struct job *j, const struct procfs_stat *st, const struct procfs_status *status,
                                const char *cmdline, uint64_t now_realtime_usec);

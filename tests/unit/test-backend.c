@@ -1219,6 +1219,38 @@ static void test_cgroup2_job_sample(void **state) {
         assert_int_equal(j->oom_kills, 1);
 }
 
+static void test_cgroup2_job_sample_totals(void **state) {
+        struct host *h = *state;
+        _cleanup_(backend_freep) struct backend *b = NULL;
+        _cleanup_(job_freep) struct job *j = NULL;
+
+        host_open(h);
+        fake_arm(h->s);
+        assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &job_config, &b, NULL), 0);
+        assert_int_equal(job_new((char *[]) { "./memhog", NULL }, &j), 0);
+        host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/cgroup.procs", "201\n202\n");
+        host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.current", "734003200\n");
+        host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.peak", "943718400\n");
+        host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.events", "oom 0\noom_kill 0\n");
+        host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.stat", "inactive_file 0\n");
+        assert_int_equal(job_sample(j, b, h->s, j->start_mono_usec + USEC_PER_SEC, 1), 0);
+        assert_int_equal(j->n_procs, 2);
+
+        /* The totals pass reads the group and counts its processes, nothing per process: a process
+         * that appeared since is counted but not yet known, and the last full pass's sums stay. */
+        host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/cgroup.procs", "201\n202\n999\n");
+        host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.current", "838860800\n");
+        host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.peak", "990000000\n");
+        assert_int_equal(job_sample_totals(j, b, h->s, j->start_mono_usec + 2 * USEC_PER_SEC, 2), 0);
+        assert_int_equal(j->n_samples, 2);
+        assert_int_equal(j->samples[1].total_bytes, 838860800);
+        assert_int_equal(j->samples[1].nproc, 3);
+        assert_int_equal(j->samples[1].rss_sum_bytes, j->samples[0].rss_sum_bytes);
+        assert_int_equal(j->n_procs, 2);
+        assert_int_equal(j->peak_total_bytes, 838860800);
+        assert_int_equal(j->kernel_peak_bytes, 990000000);
+}
+
 /* ---- the cgroup1 backend --------------------------------------------------------------------------- */
 
 static void test_cgroup1_open(void **state) {
@@ -1684,6 +1716,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_cgroup2_pids_kill, setup_cgroup2_host, host_teardown),
                 cmocka_unit_test_setup_teardown(test_cgroup2_attach, setup_cgroup2_host, host_teardown),
                 cmocka_unit_test_setup_teardown(test_cgroup1_attach, setup_cgroup1_host, host_teardown),
+                cmocka_unit_test_setup_teardown(test_cgroup2_job_sample_totals, setup_cgroup2_host, host_teardown),
                 cmocka_unit_test_setup_teardown(test_cgroup2_job_sample, setup_cgroup2_host, host_teardown),
                 cmocka_unit_test_setup_teardown(test_cgroup1_open, setup_cgroup1_host, host_teardown),
                 cmocka_unit_test_setup_teardown(test_cgroup1_parent_path, setup_cgroup1_host, host_teardown),
