@@ -15,6 +15,14 @@ struct verb {
 
 static const struct verb verbs[] = {
         { "run", verb_run, "run a command as a guarded job and report what it used" },
+        { "status", verb_status, "list the jobs memguardd supervises" },
+        { "show", verb_show, "everything about one job, with its latest samples" },
+        { "kill", verb_kill, "stop a job (SIGTERM, grace, SIGKILL; --now: SIGKILL)" },
+        { "freeze", verb_freeze, "freeze every process of a job" },
+        { "thaw", verb_thaw, "let a frozen job run again" },
+        { "limit", verb_limit, "set a job's memory ceiling" },
+        { "reload", verb_reload, "make memguardd read its configuration again" },
+        { "profiles", verb_profiles, "list memguardd's profiles" },
 };
 
 static void help(FILE *f) {

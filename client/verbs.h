@@ -4,3 +4,11 @@
 #pragma once
 
 int verb_run(int argc, char **argv);
+int verb_status(int argc, char **argv);
+int verb_show(int argc, char **argv);
+int verb_kill(int argc, char **argv);
+int verb_freeze(int argc, char **argv);
+int verb_thaw(int argc, char **argv);
+int verb_limit(int argc, char **argv);
+int verb_reload(int argc, char **argv);
+int verb_profiles(int argc, char **argv);

@@ -17,6 +17,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "bus.h"
+#include "cgroup.h"
 #include "conf.h"
 #include "guard.h"
 #include "job.h"
@@ -29,6 +30,11 @@
 /* Limits on what a caller may send: a command line is for people to read, not a data channel. */
 #define BUS_ARGV_MAX 4096
 #define BUS_ARGV_BYTES_MAX (256 * 1024)
+/* One user may hold this many connections to the socket: a user opening connections in a loop must not
+ * use up the daemon's descriptors and lock root (and everyone else) out. */
+#define BUS_CONNECTIONS_PER_USER 32
+/* When accept() fails for want of descriptors, wait this long rather than spin on a readable socket. */
+#define BUS_ACCEPT_PAUSE_USEC (100 * USEC_PER_MSEC)
 /* A lost system bus (dbus-daemon restarted) is tried again this often; the socket keeps serving. */
 #define BUS_RECONNECT_USEC (5 * USEC_PER_SEC)
 /* "memguard show" gets this many of the latest samples. */
@@ -39,6 +45,7 @@
 struct bus_conn {
         struct bus *bus;
         sd_bus *sd;
+        uid_t uid;                      /* the peer's, for the per-user cap; 0 for the system bus */
         ev_io io;
         ev_timer timer;
         ev_prepare prepare;
@@ -49,6 +56,7 @@ struct bus_conn {
 struct bus {
         struct manager *m;
         int listen_fd;
+        ev_timer accept_pause;          /* out of descriptors: accept again a little later */
         bool socket_created;
         ev_io listen_io;
         ev_timer reconnect;
@@ -427,6 +435,20 @@ static int bus_method_register_job(sd_bus_message *msg, void *userdata, sd_bus_e
                                       (int) pid, (unsigned) st.uid, (unsigned) uid);
                 goto out;
         }
+        /* A process of a guarded job stays in that job: registering it again would take it out of the
+         * job's cgroup and from under its limit. */
+        for (struct mjob *j = b->m->jobs; j; j = j->next) {
+                if (j->ended)
+                        continue;
+                bool member = j->guard->job->pid == pid;
+                if (!member && j->cgroup)
+                        member = cgroup_pid_in(b->m->sysroot, pid, b->m->backend_kind == BACKEND_CGROUP2, j->cgroup) > 0;
+                if (member) {
+                        r = sd_bus_error_setf(err, SD_BUS_ERROR_INVALID_ARGS, "process %d is already part of job %" PRIu64,
+                                              (int) pid, j->id);
+                        goto out;
+                }
+        }
         int own = fcntl(fd, F_DUPFD_CLOEXEC, 3);
         if (own < 0) {
                 r = sd_bus_error_set_errnof(err, errno, "cannot keep the pidfd: %m");
@@ -677,7 +699,8 @@ static const sd_bus_vtable bus_manager_vtable[] = {
                                  bus_method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("ListProfiles", "", SD_BUS_PARAM(), "a(sttddts)", SD_BUS_PARAM(profiles),
                                  bus_method_list_profiles, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_SIGNAL_WITH_NAMES("JobStarted", "tss", SD_BUS_PARAM(id) SD_BUS_PARAM(user) SD_BUS_PARAM(command), 0),
+        /* Signals reach every peer: they carry ids and numbers, never another user's command line. */
+        SD_BUS_SIGNAL_WITH_NAMES("JobStarted", "tsu", SD_BUS_PARAM(id) SD_BUS_PARAM(user) SD_BUS_PARAM(uid), 0),
         SD_BUS_SIGNAL_WITH_NAMES("JobWarning", "ttt", SD_BUS_PARAM(id) SD_BUS_PARAM(current) SD_BUS_PARAM(limit), 0),
         SD_BUS_SIGNAL_WITH_NAMES("JobThresholdCrossed", "ttts",
                                  SD_BUS_PARAM(id) SD_BUS_PARAM(current) SD_BUS_PARAM(limit) SD_BUS_PARAM(reason), 0),
@@ -817,7 +840,7 @@ static void bus_emit(struct bus *b, const char *member, const char *types, ...) 
 }
 
 void bus_job_started(struct bus *b, const struct mjob *j) {
-        bus_emit(b, "JobStarted", "tss", j->id, j->user, j->command ? j->command : "");
+        bus_emit(b, "JobStarted", "tsu", j->id, j->user, (uint32_t) j->uid);
 }
 
 void bus_job_warning(struct bus *b, const struct mjob *j, uint64_t current_bytes) {
@@ -840,12 +863,40 @@ void bus_job_ended(struct bus *b, const struct mjob *j) {
 
 /* --- transports ------------------------------------------------------------------------------------- */
 
+static void bus_accept_pause_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct bus *b = w->data;
+        ev_io_start(loop, &b->listen_io);
+}
+
+static size_t bus_connections_of(const struct bus *b, uid_t uid) {
+        size_t n = 0;
+        for (const struct bus_conn *c = b->conns; c; c = c->next)
+                n += !c->system && c->uid == uid;
+        return n;
+}
+
 static void bus_accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
         struct bus *b = w->data;
         int fd = accept4(b->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-                if (errno != EAGAIN && errno != EINTR)
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                        /* The socket stays readable: pause instead of spinning, and say so once. */
+                        if (!ev_is_active(&b->accept_pause))
+                                log_warning_errno(errno, "cannot accept on the control socket, pausing: %m");
+                        ev_io_stop(loop, &b->listen_io);
+                        ev_timer_set(&b->accept_pause, (double) BUS_ACCEPT_PAUSE_USEC / 1e6, 0.);
+                        ev_timer_start(loop, &b->accept_pause);
+                } else if (errno != EAGAIN && errno != EINTR)
                         log_warning_errno(errno, "cannot accept a connection on the control socket: %m");
+                return;
+        }
+        struct ucred cred = {};
+        socklen_t len = sizeof(cred);
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+            (cred.uid != 0 && bus_connections_of(b, cred.uid) >= BUS_CONNECTIONS_PER_USER)) {
+                log_debug("refusing a connection from uid %u: it holds %d already", (unsigned) cred.uid,
+                          BUS_CONNECTIONS_PER_USER);
+                safe_close(fd);
                 return;
         }
         sd_bus *sd = NULL;
@@ -862,6 +913,8 @@ static void bus_accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
                 r = sd_bus_start(sd);
         if (r >= 0)
                 r = bus_conn_attach(b, sd, false);
+        if (r >= 0)
+                b->conns->uid = cred.uid;
         if (r < 0) {
                 log_warning_errno(r, "cannot serve a connection on the control socket: %m");
                 if (sd)
@@ -948,6 +1001,8 @@ int bus_new(struct manager *m, struct bus **ret) {
         (void) sd_id128_randomize(&b->server_id);
         ev_timer_init(&b->reconnect, bus_reconnect_cb, (double) BUS_RECONNECT_USEC / 1e6, 0.);
         b->reconnect.data = b;
+        ev_timer_init(&b->accept_pause, bus_accept_pause_cb, 0., 0.);
+        b->accept_pause.data = b;
 
         int r = bus_listen(b, m->socket_path);
         if (r < 0) {
@@ -976,6 +1031,7 @@ struct bus *bus_free(struct bus *b) {
                 bus_conn_free(c);
         }
         ev_timer_stop(b->m->loop, &b->reconnect);
+        ev_timer_stop(b->m->loop, &b->accept_pause);
         ev_io_stop(b->m->loop, &b->listen_io);
         if (b->socket_created)
                 (void) unlink(b->m->socket_path);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "backend.h"
 #include "conf.h"
@@ -149,6 +150,13 @@ int main(int argc, char **argv) {
         else
                 log_set_target(LOG_TARGET_JOURNAL);
         log_set_max_level(debug ? LOG_DEBUG : LOG_INFO);
+
+        /* One descriptor per supervised job's counters and per client: use what the system allows. */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                (void) setrlimit(RLIMIT_NOFILE, &rl);
+        }
 
         struct manager *m = NULL;
         int r = manager_new(&o, &m);

@@ -475,6 +475,9 @@ int manager_freeze_job(struct manager *m, struct mjob *j, bool frozen) {
 
 int manager_set_limit(struct manager *m, struct mjob *j, uint64_t bytes) {
         int r = guard_set_limit(j->guard, bytes);
+        /* It is what the job's owner (or root) asked for now: it holds across reloads. */
+        if (r >= 0)
+                j->asked.max_bytes = bytes;
         if (r >= 0)
                 manager_job_save(m, j);
         return r;

@@ -123,7 +123,8 @@ json_valid() { jq -e . "$1" >/dev/null 2>&1; }
 jtrue() {
         local f=$1
         shift
-        jq -e "$@" "$f" >/dev/null 2>&1
+        # jq -e passes on empty input: an empty report must not pass a check.
+        [ -s "$f" ] && jq -e "$@" "$f" >/dev/null 2>&1
 }
 
 # --- cgroups of this host ----------------------------------------------------------------------------
