@@ -114,6 +114,14 @@ static int job_append_sample(struct job *j, const struct job_sample *s) {
         return 0;
 }
 
+/* The job's peaks and OOM kills from one reading of the backend's counters. */
+static void job_note_totals(struct job *j, const struct backend_sample *bs) {
+        j->peak_total_bytes = MAX(j->peak_total_bytes, bs->current_bytes);
+        j->peak_working_set_bytes = MAX(j->peak_working_set_bytes, bs->working_set_bytes);
+        j->kernel_peak_bytes = MAX(j->kernel_peak_bytes, bs->kernel_peak_bytes);
+        j->oom_kills = MAX(j->oom_kills, bs->oom_kills);
+}
+
 int job_sample(struct job *j, struct backend *b, const struct sysroot *s, uint64_t now_mono_usec,
                uint64_t now_realtime_usec) {
         struct backend_sample bs;
@@ -178,10 +186,7 @@ int job_sample(struct job *j, struct backend *b, const struct sysroot *s, uint64
         if (r < 0)
                 return r;
 
-        j->peak_total_bytes = MAX(j->peak_total_bytes, bs.current_bytes);
-        j->peak_working_set_bytes = MAX(j->peak_working_set_bytes, bs.working_set_bytes);
-        j->kernel_peak_bytes = MAX(j->kernel_peak_bytes, bs.kernel_peak_bytes);
-        j->oom_kills = MAX(j->oom_kills, bs.oom_kills);
+        job_note_totals(j, &bs);
         return 0;
 }
 
@@ -211,10 +216,7 @@ int job_sample_totals(struct job *j, struct backend *b, const struct sysroot *s,
         r = job_append_sample(j, &sample);
         if (r < 0)
                 return r;
-        j->peak_total_bytes = MAX(j->peak_total_bytes, bs.current_bytes);
-        j->peak_working_set_bytes = MAX(j->peak_working_set_bytes, bs.working_set_bytes);
-        j->kernel_peak_bytes = MAX(j->kernel_peak_bytes, bs.kernel_peak_bytes);
-        j->oom_kills = MAX(j->oom_kills, bs.oom_kills);
+        job_note_totals(j, &bs);
         return 0;
 }
 

@@ -27,6 +27,6 @@ cp "$VM_SRCDIR"/guest-init.sh "$VM_ROOT"/init
 chmod 755 "$VM_ROOT"/init
 vm_build_initramfs
 
-vm_boot cgroup2 180 "console=ttyS0 panic=-1 oops=panic quiet loglevel=3 mitigations=off"
+vm_boot cgroup2 240 "console=ttyS0 panic=-1 oops=panic quiet loglevel=3 mitigations=off"
 vm_report
 exit 0

@@ -12,6 +12,8 @@
 #   mg_start NAME ARGS... / mg_wait NAME   the same in the background
 #   js NAME JQ-FILTER        a field of run NAME's JSON report
 #   finish                   prints the plan; call last
+# Inside a test function stdout and stderr go to a file shown on failure; fd 3 is the console (and,
+# under systemd, the journal).
 
 MG_N=0
 MG_W=/tmp/mg
@@ -68,7 +70,7 @@ mib() { awk -v b="$1" 'BEGIN { if (b ~ /^[0-9]+$/) printf "%.1f MiB", b / 104857
 
 # Every cgroup a memguard left behind anywhere in the tree.
 mg_leftover_cgroups() {
-        find /sys/fs/cgroup -mindepth 1 -maxdepth 5 -type d -name 'memguard-*' 2>/dev/null
+        find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -type d -name 'memguard-[0-9]*' 2>/dev/null
 }
 
 t() {
@@ -82,7 +84,7 @@ t() {
         rm -f "$MG_W/fail" "$MG_W/skip" "$MG_W/note" "$MG_W/context"
         echo "=== mg-vm: test $MG_N $name ===" >&2
         t0=$(now)
-        (t_"$name") >"$MG_W/$name.stdout" 2>&1
+        (t_"$name") 3>&2 >"$MG_W/$name.stdout" 2>&1
         rc=$?
         took=$(elapsed_since "$t0")
         [ $rc -ne 0 ] && fail "the test function itself exited with $rc"
@@ -90,7 +92,7 @@ t() {
                 left=$(mg_leftover_cgroups)
                 if [ -n "$left" ]; then
                         fail "cgroups left behind: $(echo $left)"
-                        for d in $left; do rmdir "$d" 2>/dev/null; done
+                        mg_reap_cgroups
                 fi
         fi
         if [ -f "$MG_W/skip" ]; then
@@ -121,10 +123,11 @@ mg_run() {
         rm -f "$MG_W/$_n".*
         echo "memguard run --json $MG_W/$_n.json $*" >"$MG_W/$_n.cmd"
         _t0=$(now)
-        timeout "$MG_RUN_TIMEOUT" memguard run --json "$MG_W/$_n.json" "$@" >"$MG_W/$_n.out" 2>"$MG_W/$_n.err"
+        timeout -s KILL "$MG_RUN_TIMEOUT" memguard run --json "$MG_W/$_n.json" "$@" >"$MG_W/$_n.out" 2>"$MG_W/$_n.err"
         RC=$?
         ELAPSED=$(elapsed_since "$_t0")
         echo "$RC" >"$MG_W/$_n.rc"
+        mg_check_timeout "$_n"
         mg_context "$_n"
         return 0
 }
@@ -136,7 +139,7 @@ mg_start() {
         echo "memguard run --json $MG_W/$_n.json $*" >"$MG_W/$_n.cmd"
         now >"$MG_W/$_n.t0"
         (
-                timeout "$MG_RUN_TIMEOUT" memguard run --json "$MG_W/$_n.json" "$@" >"$MG_W/$_n.out" 2>"$MG_W/$_n.err"
+                timeout -s KILL "$MG_RUN_TIMEOUT" memguard run --json "$MG_W/$_n.json" "$@" >"$MG_W/$_n.out" 2>"$MG_W/$_n.err"
                 echo $? >"$MG_W/$_n.rc"
         ) &
         MG_BG=$!
@@ -146,32 +149,75 @@ mg_wait() {
         wait "$MG_BG"
         RC=$(cat "$MG_W/$1.rc" 2>/dev/null || echo none)
         ELAPSED=$(elapsed_since "$(cat "$MG_W/$1.t0")")
+        mg_check_timeout "$1"
         mg_context "$1"
 }
 
+# memguard that does not return is killed (SIGKILL, so a memguard stuck in its own SIGTERM handling
+# cannot hang the guest): say so plainly.
+mg_check_timeout() {
+        if [ "$RC" = 137 ] && awk -v e="$ELAPSED" -v t="$MG_RUN_TIMEOUT" 'BEGIN { exit !(e >= t - 1) }'; then
+                fail "run $1: memguard did not return within ${MG_RUN_TIMEOUT}s and was SIGKILLed"
+        fi
+}
+
+# Ends and removes what a failed run left behind: thaw, kill, rmdir, deepest first.
+mg_reap_cgroups() {
+        for d in $(mg_leftover_cgroups | sort -r); do
+                echo 0 >"$d/cgroup.freeze" 2>/dev/null
+                echo 1 >"$d/cgroup.kill" 2>/dev/null
+        done
+        sleep 0.2
+        for d in $(mg_leftover_cgroups | sort -r); do
+                rmdir "$d" 2>/dev/null || sleep 0.5
+                rmdir "$d" 2>/dev/null
+        done
+}
+
 mg_context() {
+        {
+                echo "--- run $1: $(cat "$MG_W/$1.cmd")"
+                echo "--- exit $RC after ${ELAPSED}s; stderr:"
+                cat "$MG_W/$1.err"
+        } >&3
         context "run $1: $(cat "$MG_W/$1.cmd")"
         context "  exit $RC after ${ELAPSED}s"
         context_file "  stderr" "$MG_W/$1.err"
         context_file "  stdout" "$MG_W/$1.out"
         if [ -f "$MG_W/$1.json" ]; then
-                context "  json: $(jq -c 'del(.processes, .timeline)' "$MG_W/$1.json" 2>&1 | cut -c1-1500)"
+                mg_flatten "$1"
+                context "  json: $(grep -v '^processes_count' "$MG_W/$1.flat" | tr '\t\n' '= ' | cut -c1-1500)"
         else
                 context "  (no JSON report written)"
         fi
 }
 
-js() {
-        jq -r "$2" "$MG_W/$1.json" 2>/dev/null
+# One jq run per report (jq starts slowly under TCG): every scalar as "path<TAB>value", nulls as
+# "null", plus processes_count; js then looks fields up by path.
+mg_flatten() {
+        [ -f "$MG_W/$1.json" ] || return 0
+        jq -r '(del(.processes, .groups, .command, .timeline)
+                | paths(type != "object" and type != "array") as $p
+                | "\($p | map(tostring) | join("."))\t\(getpath($p))"),
+               "processes_count\t\(.processes | length)"' "$MG_W/$1.json" >"$MG_W/$1.flat" 2>"$MG_W/$1.jqerr" ||
+                context_file "  jq failed on the JSON report" "$MG_W/$1.jqerr"
 }
 
-# Waits up to $2 seconds (default 20) for a file to exist and be non-empty.
+# js NAME .path.to.field   (a flat path, e.g. .peak.kernel_high_water_bytes or .processes_count)
+js() {
+        [ -f "$MG_W/$1.flat" ] || return 0
+        awk -F '\t' -v k="${2#.}" '$1 == k { print substr($0, length(k) + 2); exit }' "$MG_W/$1.flat"
+}
+
+# Waits up to $2 seconds (default 20) for a file to exist and be non-empty; with $3, the name of a
+# run started by mg_start, gives up as soon as that run has ended.
 wait_file() {
         _i=0
         _max=$(((${2:-20}) * 20))
         while [ ! -s "$1" ]; do
                 _i=$((_i + 1))
                 [ $_i -gt $_max ] && return 1
+                [ -n "${3:-}" ] && [ -f "$MG_W/$3.rc" ] && [ ! -s "$1" ] && return 1
                 sleep 0.05
         done
         return 0

@@ -24,6 +24,7 @@
 #                         (exit it to power off); no timeout
 #   MEMGUARD_VM_VERBOSE=1 copy the whole guest console to stderr (the test's .log) even on success
 #   MEMGUARD_VM_APPEND    extra kernel command line words
+#   MEMGUARD_SKIP_VM      a reason: skip the whole tier with it
 
 set -u
 
@@ -48,8 +49,8 @@ vm_locate() {
                         top_builddir=$top_srcdir
                 fi
         fi
-        top_srcdir=$(cd "$top_srcdir" && pwd)
-        top_builddir=$(cd "$top_builddir" && pwd)
+        top_srcdir=$(cd "$top_srcdir" 2>/dev/null && pwd) || vm_die_skip "top_srcdir is not a directory"
+        top_builddir=$(cd "$top_builddir" 2>/dev/null && pwd) || vm_die_skip "top_builddir is not a directory"
         export top_srcdir top_builddir
 }
 
@@ -85,7 +86,9 @@ vm_kernel_ok() {
 }
 
 # Finds qemu, the kernel, busybox and cpio, or skips the whole script saying what is missing.
+# MEMGUARD_SKIP_VM="reason" skips the tier on purpose (CI's sanitizer and distcheck passes).
 vm_require_host() {
+        [ -n "${MEMGUARD_SKIP_VM:-}" ] && vm_die_skip "MEMGUARD_SKIP_VM: $MEMGUARD_SKIP_VM"
         VM_QEMU=${MEMGUARD_VM_QEMU:-qemu-system-x86_64}
         command -v "$VM_QEMU" >/dev/null 2>&1 ||
                 vm_die_skip "$VM_QEMU not found (apt-get install qemu-system-x86; see tests/vm/packages.txt)"
@@ -127,14 +130,6 @@ vm_require_host() {
         VM_ACCEL=${MEMGUARD_VM_ACCEL:-tcg}
 }
 
-vm_require_built() {
-        local f
-        for f in "$@"; do
-                [ -x "$top_builddir/$f" ] ||
-                        vm_die_skip "$top_builddir/$f is not built (run make, or make check, first)"
-        done
-}
-
 # Lays out a merged-/usr root like this machine's (bin, sbin, lib, lib64 as symlinks into usr when
 # they are here), so library paths from ldd and RUNPATHs resolve the same in the guest.
 vm_root_skeleton() {
@@ -162,25 +157,28 @@ vm_copy_file() {
         cp -L "$src" "$VM_ROOT$dst"
 }
 
-# Copies ELF files and every shared library ldd names for them (and the dynamic loader).
+# Copies the shared libraries ldd names for an ELF file (and the dynamic loader) to their paths.
+vm_copy_libs() {
+        local lib
+        while read -r lib; do
+                [ -n "$lib" ] && vm_copy_file "$lib"
+        done < <(ldd "$1" 2>/dev/null | sed -n -e 's/.*=> \(\/[^ ]*\) (0x.*/\1/p' -e 's/^[[:space:]]*\(\/[^ ]*\) (0x.*/\1/p')
+}
+
+# Copies ELF files to their own paths, with their libraries.
 vm_copy_elf() {
-        local f lib
+        local f
         for f in "$@"; do
                 vm_copy_file "$f" || return 1
-                while read -r lib; do
-                        [ -n "$lib" ] && vm_copy_file "$lib"
-                done < <(ldd "$f" 2>/dev/null | sed -n -e 's/.*=> \(\/[^ ]*\) (0x.*/\1/p' -e 's/^[[:space:]]*\(\/[^ ]*\) (0x.*/\1/p')
+                vm_copy_libs "$f"
         done
 }
 
 # Copies a built program to a given guest path, with its libraries.
 vm_install_built() {
-        local src=$1 dst=$2 lib
-        mkdir -p "$VM_ROOT$(dirname "$dst")"
-        cp -L "$src" "$VM_ROOT$dst"
-        while read -r lib; do
-                [ -n "$lib" ] && vm_copy_file "$lib"
-        done < <(ldd "$src" 2>/dev/null | sed -n -e 's/.*=> \(\/[^ ]*\) (0x.*/\1/p' -e 's/^[[:space:]]*\(\/[^ ]*\) (0x.*/\1/p')
+        mkdir -p "$VM_ROOT$(dirname "$2")"
+        cp -L "$1" "$VM_ROOT$2"
+        vm_copy_libs "$1"
 }
 
 # busybox and symlinks for its applets, except those named in $1 (space separated) and except where
@@ -284,7 +282,10 @@ vm_report() {
                 esac
         done <<<"$tap"
 
-        local verdict=
+        local verdict= running
+        running=$(tr -d '\r' <"$VM_TMP"/console.log | grep -a '=== mg-vm: test ' | tail -n 1 |
+                sed 's/.*=== mg-vm: test \([0-9]* [^ ]*\) ===.*/\1/')
+        [ -n "$running" ] && running=", during guest test $running" || running=", before any test began"
         n=$((n + 1))
         if [ "${guest_plan%% *}" = 0 ] && [ -n "$done_rc" ]; then
                 # The guest skipped everything, saying why.
@@ -292,11 +293,11 @@ vm_report() {
                 return 0
         fi
         if grep -aq 'Kernel panic' "$VM_TMP"/console.log; then
-                verdict="guest kernel panicked after ${VM_ELAPSED}s"
+                verdict="guest kernel panicked after ${VM_ELAPSED}s$running"
         elif [ "$VM_QEMU_RC" = 124 ] || [ "$VM_QEMU_RC" = 137 ]; then
-                verdict="guest hung: no poweroff within the ${VM_LIMIT}s timeout (MEMGUARD_VM_TIMEOUT)"
+                verdict="guest hung: no poweroff within the ${VM_LIMIT}s timeout (MEMGUARD_VM_TIMEOUT)$running"
         elif [ -z "$done_rc" ]; then
-                verdict="guest stopped without finishing its tests (qemu exit $VM_QEMU_RC after ${VM_ELAPSED}s)"
+                verdict="guest stopped without finishing its tests (qemu exit $VM_QEMU_RC after ${VM_ELAPSED}s$running)"
         elif [ "$VM_QEMU_RC" != 0 ]; then
                 verdict="qemu failed with exit $VM_QEMU_RC"
         elif [ -n "$guest_plan" ] && [ "${guest_plan%% *}" != $((n - 1)) ]; then
