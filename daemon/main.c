@@ -35,6 +35,7 @@ static void help(FILE *f) {
                 "      --socket PATH     the control socket (overrides [daemon] socket)\n"
                 "      --state-dir DIR   where job records are kept (overrides [daemon] state-dir)\n"
                 "      --backend NAME    auto, cgroup2, cgroup1 or procfs\n"
+                "      --cgroup-parent P where job cgroups go (overrides [daemon] cgroup-parent)\n"
                 "      --sysroot DIR     read /proc and /sys/fs/cgroup below DIR (tests)\n"
                 "      --version         show the version\n"
                 "  -h, --help            show this help\n");
@@ -74,13 +75,15 @@ static int check_config(const char *config, const char *dropin, const char *sysr
 }
 
 int main(int argc, char **argv) {
-        enum { ARG_CHECK = 0x100, ARG_LOG_TARGET, ARG_SOCKET, ARG_STATE_DIR, ARG_BACKEND, ARG_SYSROOT, ARG_VERSION };
+        enum { ARG_CHECK = 0x100, ARG_LOG_TARGET, ARG_SOCKET, ARG_STATE_DIR, ARG_BACKEND, ARG_SYSROOT, ARG_VERSION,
+               ARG_CGROUP_PARENT };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'f' },       { "check-config", no_argument, NULL, ARG_CHECK },
                 { "debug", no_argument, NULL, 'd' },              { "log-target", required_argument, NULL, ARG_LOG_TARGET },
                 { "socket", required_argument, NULL, ARG_SOCKET }, { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "backend", required_argument, NULL, ARG_BACKEND }, { "sysroot", required_argument, NULL, ARG_SYSROOT },
                 { "version", no_argument, NULL, ARG_VERSION },    { "help", no_argument, NULL, 'h' },
+                { "cgroup-parent", required_argument, NULL, ARG_CGROUP_PARENT },
                 {}
         };
         struct manager_options o = { .config_path = CONF_PATH_DEFAULT, .backend = BACKEND_AUTO };
@@ -122,6 +125,14 @@ int main(int argc, char **argv) {
                         break;
                 case ARG_SYSROOT:
                         o.sysroot = optarg;
+                        break;
+                case ARG_CGROUP_PARENT:
+                        if (optarg[0] != '/') {
+                                log_error("invalid value '%s' for --cgroup-parent: expected a cgroup path such as /memguard",
+                                          optarg);
+                                return EXIT_USAGE;
+                        }
+                        o.cgroup_parent = optarg;
                         break;
                 case ARG_VERSION:
                         printf("memguardd %s\n", PACKAGE_VERSION);

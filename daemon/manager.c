@@ -706,15 +706,45 @@ int manager_reload(struct manager *m, char **reterr) {
 }
 
 /* Decides where job groups go and makes sure the memory controller reaches them. */
-static int manager_setup_cgroups(struct manager *m, enum backend_kind want) {
+/* A configured parent is made when missing; on cgroup2 it hands the memory controller down. */
+static void manager_make_parent(struct manager *m, const char *mount, const char *root, const char *path, bool v2) {
+        _cleanup_free_ char *dir = cgroup_dir(mount, root, path, NULL);
+        if (!dir)
+                return;
+        int r = cgroup_mkdir(m->sysroot, dir);
+        if (r < 0 && r != -EEXIST)
+                log_warning_errno(r, "cannot create the job cgroup parent %s: %m", path);
+        if (!v2)
+                return;
+        _cleanup_free_ char *ctl = cgroup_dir(mount, root, path, "cgroup.controllers");
+        _cleanup_free_ char *sub = cgroup_dir(mount, root, path, "cgroup.subtree_control");
+        _cleanup_free_ char *have = NULL, *text = NULL;
+        /* Only where the memory controller reaches this far (not the unified tree of a hybrid host). */
+        if (!ctl || sysroot_read_cgroup(m->sysroot, ctl, &have, 4096) < 0 || !cgroup_list_has(have, "memory"))
+                return;
+        if (sub && sysroot_read_cgroup(m->sysroot, sub, &text, 4096) >= 0 && !cgroup_list_has(text, "memory")) {
+                r = sysroot_write_cgroup(m->sysroot, sub, "+memory");
+                if (r < 0)
+                        log_warning_errno(r, "cannot enable the memory controller in %s: %m", path);
+        }
+}
+
+static int manager_setup_cgroups(struct manager *m, enum backend_kind want, const char *cli_parent) {
         struct cgroup_layout l = {};
         int r = cgroup_layout_read(m->sysroot, 0, &l);
         if (r < 0) {
                 m->backend_kind = BACKEND_PROCFS;
                 return log_warning_errno(r, "cannot read the cgroup layout, supervising through /proc only: %m");
         }
-        const char *configured = m->conf->daemon.cgroup_parent && *m->conf->daemon.cgroup_parent
+        const char *configured = cli_parent ? cli_parent
+                                 : m->conf->daemon.cgroup_parent && *m->conf->daemon.cgroup_parent
                                          ? m->conf->daemon.cgroup_parent : NULL;
+        if (configured) {
+                if (l.v2_mount)
+                        manager_make_parent(m, l.v2_mount, l.v2_root, configured, true);
+                if (l.v1_memory_mount)
+                        manager_make_parent(m, l.v1_memory_mount, l.v1_memory_root, configured, false);
+        }
         bool v2_memory = false;
         if (l.v2_mount && l.v2_path) {
                 _cleanup_free_ char *ctl = cgroup_dir(l.v2_mount, l.v2_root, configured ? configured : l.v2_path,
@@ -754,7 +784,7 @@ static int manager_setup_cgroups(struct manager *m, enum backend_kind want) {
         } else if (k == BACKEND_CGROUP1) {
                 m->parent_path = strdup(configured ? configured : l.v1_memory_path ? l.v1_memory_path : "/");
                 if (l.v2_mount && l.v2_path)
-                        m->unified_parent_path = strdup(l.v2_path);
+                        m->unified_parent_path = strdup(configured ? configured : l.v2_path);
         }
         log_info("job groups: %s backend%s%s", backend_kind_to_string(k), m->parent_path ? " under " : "",
                  m->parent_path ? m->parent_path : "");
@@ -849,7 +879,7 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
         ev_timer_init(&m->reap_timer, manager_reap_cb, 0., (double) MANAGER_REAP_INTERVAL_USEC / 1e6);
         m->reap_timer.data = m;
 
-        (void) manager_setup_cgroups(m, o->backend);
+        (void) manager_setup_cgroups(m, o->backend, o->cgroup_parent);
         manager_readopt(m);
         *ret = m;
         return 0;

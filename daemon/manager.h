@@ -85,6 +85,7 @@ struct manager_options {
         const char *sysroot;
         const char *socket_path;        /* overrides [daemon] socket */
         const char *state_dir;          /* overrides [daemon] state-dir */
+        const char *cgroup_parent;      /* overrides [daemon] cgroup-parent */
         enum backend_kind backend;
 };
 

@@ -39,8 +39,12 @@
 
 #include "macro.h"
 
-#define CONF_PATH_DEFAULT "/etc/memguard/memguard.conf"
-#define CONF_DROPIN_DIR_DEFAULT "/etc/memguard/conf.d"
+/* Where "make install" put them: SYSCONFDIR comes from configure (/etc with --sysconfdir=/etc). */
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define CONF_PATH_DEFAULT SYSCONFDIR "/memguard/memguard.conf"
+#define CONF_DROPIN_DIR_DEFAULT SYSCONFDIR "/memguard/conf.d"
 
 /* The longest line read, newline excluded. Longer lines are errors rather than split in two, which
  * is what inih would do with them. */

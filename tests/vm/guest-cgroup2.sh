@@ -83,6 +83,7 @@ t_memory_max() {
         expect_num "json peak.kernel_high_water_bytes" "$(js max .peak.kernel_high_water_bytes)" '<=' $((64 * MIB))
         expect_num "json peak.kernel_high_water_bytes (reached the ceiling)" "$(js max .peak.kernel_high_water_bytes)" '>=' $((60 * MIB))
         expect_num "json peak.sampled_total_bytes" "$(js max .peak.sampled_total_bytes)" '<=' $((64 * MIB))
+        expect_num "json peak.sampled_total_bytes (memory.current sampled as it grew)" "$(js max .peak.sampled_total_bytes)" '>=' $((48 * MIB))
         expect_num "json max_total_rss_kib" "$(js max .max_total_rss_kib)" '<=' $((64 * 1024))
         note "memory.max $live_max; highest memory.current seen $(mib "$live_high"); kernel high-water $(mib "$(js max .peak.kernel_high_water_bytes)"); verdict $(js max .verdict)"
 }
@@ -205,6 +206,7 @@ t_under_limit() {
         expect_eq "json verdict" "$(js under .verdict)" failed
         expect_eq "json oom_kills" "$(js under .oom_kills)" 0
         expect_num "json peak.kernel_high_water_bytes" "$(js under .peak.kernel_high_water_bytes)" '>=' $((16 * MIB))
+        expect_num "json peak.sampled_total_bytes (sampled while it held 16 MiB)" "$(js under .peak.sampled_total_bytes)" '>=' $((16 * MIB))
         left=$(mg_leftover_cgroups)
         [ -z "$left" ] || fail "cgroups left behind: $left"
 

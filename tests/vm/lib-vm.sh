@@ -157,7 +157,7 @@ vm_copy_file() {
         cp -L "$src" "$VM_ROOT$dst"
 }
 
-# Copies the shared libraries ldd names for an ELF file (and the dynamic loader) to their paths.
+# Copies the libraries ldd names for an ELF file (and the dynamic loader) to their paths.
 vm_copy_libs() {
         local lib
         while read -r lib; do
@@ -193,7 +193,7 @@ vm_install_busybox() {
         done
 }
 
-# The guest's test material: the shared TAP helpers and the tier's guest script, under /mg.
+# The guest's test material: the common TAP helpers and the tier's guest script, under /mg.
 vm_install_guest_scripts() {
         mkdir -p "$VM_ROOT"/mg/bin "$VM_ROOT"/mg/tests
         cp "$VM_SRCDIR"/guest-lib.sh "$@" "$VM_ROOT"/mg/tests/
