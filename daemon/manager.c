@@ -31,8 +31,11 @@
 #include "sysroot.h"
 #include "units.h"
 
-/* [watch] cgroups are looked for this often: a scheduler's job is found within this long. */
-#define MANAGER_WATCH_SCAN_USEC (1 * USEC_PER_SEC)
+/* [watch] cgroups are looked for this often: a scheduler's job is found within this long. Each scan
+ * lists every cgroup directory of the tree, which the kernel renders anew. */
+#define MANAGER_WATCH_SCAN_USEC (3 * USEC_PER_SEC)
+/* A daemon job's timeline: enough for its shape, little for a thousand jobs. */
+#define MANAGER_JOB_SAMPLES_MAX 512
 /* How deep below the root the [watch] scan walks: scheduler hierarchies are a few levels. */
 #define MANAGER_WATCH_MAX_DEPTH 8
 /* Persist a job's peak when it has grown by this fraction since the last write: a restart then loses
@@ -331,6 +334,7 @@ static int manager_add_job(struct manager *m, enum mjob_source source, const str
         }
         const struct conf_profile *p = manager_profile(m, profile);
         j->guard->freeze_instead = p && p->action == CONF_ACTION_FREEZE;
+        j->guard->job->max_samples = MANAGER_JOB_SAMPLES_MAX;
         j->guard->on_event = manager_guard_event;
         j->guard->userdata = j;
         j->wait_status = -1;
@@ -689,7 +693,7 @@ int manager_reload(struct manager *m, char **reterr) {
                 /* What the client asked for still holds, within what the new profile allows. */
                 manager_apply_asked(&j->asked, j->uid == 0, &l);
                 uint64_t old_max = j->guard->limits.max_bytes;
-                j->guard->limits = l;
+                guard_set_limits(j->guard, &l);
                 j->guard->freeze_instead = p->action == CONF_ACTION_FREEZE;
                 if (j->source == MJOB_SOURCE_REGISTERED && l.max_bytes != old_max)
                         (void) guard_set_limit(j->guard, l.max_bytes);

@@ -25,10 +25,12 @@ struct cgroup1 {
         char *uni_path;
         int mem_procs_fd;
         int uni_procs_fd;
+        int procs_read_fd;    /* the cgroup.procs that lists members (unified twin, else v1), kept open */
         int usage_fd;
         int max_usage_fd;
         int oom_control_fd;
         int stat_fd;
+        struct backend_slow slow;
         bool mem_created, uni_created;
 };
 
@@ -90,7 +92,7 @@ static int cgroup1_open(struct backend *b, char **reterr) {
                 cgroup_layout_done(&l);
                 return -ENOMEM;
         }
-        c->mem_procs_fd = c->uni_procs_fd = c->usage_fd = c->max_usage_fd = c->oom_control_fd = c->stat_fd = -1;
+        c->mem_procs_fd = c->uni_procs_fd = c->procs_read_fd = c->usage_fd = c->max_usage_fd = c->oom_control_fd = c->stat_fd = -1;
         b->data = c;
 
         const char *adopt = b->config.adopt_path;
@@ -162,6 +164,7 @@ static int cgroup1_open(struct backend *b, char **reterr) {
                 free(c->uni_path);
                 c->uni_dir = c->uni_path = NULL;
         }
+        c->procs_read_fd = cgroup1_open_file(b, c->uni_dir ? c->uni_dir : c->mem_dir, "cgroup.procs", O_RDONLY);
         if (adopt) {
                 c->mem_created = b->config.adopt_owned;
                 c->uni_created = b->config.adopt_owned && c->uni_dir;
@@ -205,19 +208,25 @@ static int cgroup1_sample(struct backend *b, struct backend_sample *ret) {
         int r = cgroup_pread_u64(c->usage_fd, &ret->current_bytes);
         if (r < 0)
                 return r;
-        if (c->max_usage_fd >= 0)
-                (void) cgroup_pread_u64(c->max_usage_fd, &ret->kernel_peak_bytes);
-        if (c->oom_control_fd >= 0)
-                (void) cgroup_pread_keyed(c->oom_control_fd, "oom_kill", &ret->oom_kills);
-        uint64_t inactive_file = 0;
-        if (c->stat_fd >= 0)
-                (void) cgroup_pread_keyed(c->stat_fd, "total_inactive_file", &inactive_file);
+        if (backend_slow_due(b, &c->slow, ret->current_bytes)) {
+                if (c->max_usage_fd >= 0)
+                        (void) cgroup_pread_u64(c->max_usage_fd, &c->slow.kernel_peak);
+                if (c->oom_control_fd >= 0)
+                        (void) cgroup_pread_keyed(c->oom_control_fd, "oom_kill", &c->slow.oom_kills);
+                if (c->stat_fd >= 0)
+                        (void) cgroup_pread_keyed(c->stat_fd, "total_inactive_file", &c->slow.inactive_file);
+        }
+        ret->kernel_peak_bytes = c->slow.kernel_peak;
+        ret->oom_kills = c->slow.oom_kills;
+        uint64_t inactive_file = c->slow.inactive_file;
         ret->working_set_bytes = ret->current_bytes > inactive_file ? ret->current_bytes - inactive_file : 0;
         return 0;
 }
 
 static int cgroup1_pids(struct backend *b, pid_t **ret, size_t *ret_n) {
         struct cgroup1 *c = b->data;
+        if (c->procs_read_fd >= 0)
+                return cgroup_reread_pids(c->procs_read_fd, ret, ret_n);
         _cleanup_free_ char *p = cgroup_join(c->uni_dir ? c->uni_dir : c->mem_dir, NULL, "cgroup.procs");
         if (!p)
                 return -ENOMEM;
@@ -266,6 +275,7 @@ static void cgroup1_close(struct backend *b) {
                 (void) cgroup_rmdir(b->sysroot, c->mem_dir, 2 * 1000000ULL);
         safe_close(c->mem_procs_fd);
         safe_close(c->uni_procs_fd);
+        safe_close(c->procs_read_fd);
         safe_close(c->usage_fd);
         safe_close(c->max_usage_fd);
         safe_close(c->oom_control_fd);

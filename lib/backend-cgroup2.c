@@ -20,10 +20,12 @@ struct cgroup2 {
         char *dir;            /* relative to the cgroup root: "unified/x/memguard-12" */
         char *path;           /* as /proc/PID/cgroup prints it: "/x/memguard-12" */
         int procs_fd;         /* cgroup.procs, O_WRONLY: the child writes "0" to join */
+        int procs_read_fd;    /* cgroup.procs again, for listing members every sample */
         int current_fd;
         int peak_fd;          /* -1 before Linux 5.19 */
         int events_fd;
         int stat_fd;
+        struct backend_slow slow;
         bool created;
 };
 
@@ -122,7 +124,7 @@ static int cgroup2_open(struct backend *b, char **reterr) {
                 cgroup_layout_done(&l);
                 return -ENOMEM;
         }
-        c->procs_fd = c->current_fd = c->peak_fd = c->events_fd = c->stat_fd = -1;
+        c->procs_fd = c->procs_read_fd = c->current_fd = c->peak_fd = c->events_fd = c->stat_fd = -1;
         b->data = c;
 
         const char *adopt = b->config.adopt_path;
@@ -171,6 +173,7 @@ static int cgroup2_open(struct backend *b, char **reterr) {
                 (void) cgroup2_write(b, "memory.oom.group", "1");
 
         c->procs_fd = cgroup2_open_file(b, "cgroup.procs", O_WRONLY);
+        c->procs_read_fd = cgroup2_open_file(b, "cgroup.procs", O_RDONLY);
         c->current_fd = cgroup2_open_file(b, "memory.current", O_RDONLY);
         c->events_fd = cgroup2_open_file(b, "memory.events", O_RDONLY);
         c->stat_fd = cgroup2_open_file(b, "memory.stat", O_RDONLY);
@@ -210,18 +213,24 @@ static int cgroup2_sample(struct backend *b, struct backend_sample *ret) {
         int r = cgroup_pread_u64(c->current_fd, &ret->current_bytes);
         if (r < 0)
                 return r;
-        if (c->peak_fd >= 0)
-                (void) cgroup_pread_u64(c->peak_fd, &ret->kernel_peak_bytes);
-        (void) cgroup_pread_keyed(c->events_fd, "oom_kill", &ret->oom_kills);
-        uint64_t inactive_file = 0;
-        if (c->stat_fd >= 0)
-                (void) cgroup_pread_keyed(c->stat_fd, "inactive_file", &inactive_file);
+        if (backend_slow_due(b, &c->slow, ret->current_bytes)) {
+                if (c->peak_fd >= 0)
+                        (void) cgroup_pread_u64(c->peak_fd, &c->slow.kernel_peak);
+                (void) cgroup_pread_keyed(c->events_fd, "oom_kill", &c->slow.oom_kills);
+                if (c->stat_fd >= 0)
+                        (void) cgroup_pread_keyed(c->stat_fd, "inactive_file", &c->slow.inactive_file);
+        }
+        ret->kernel_peak_bytes = c->slow.kernel_peak;
+        ret->oom_kills = c->slow.oom_kills;
+        uint64_t inactive_file = c->slow.inactive_file;
         ret->working_set_bytes = ret->current_bytes > inactive_file ? ret->current_bytes - inactive_file : 0;
         return 0;
 }
 
 static int cgroup2_pids(struct backend *b, pid_t **ret, size_t *ret_n) {
         struct cgroup2 *c = b->data;
+        if (c->procs_read_fd >= 0)
+                return cgroup_reread_pids(c->procs_read_fd, ret, ret_n);
         _cleanup_free_ char *p = cgroup2_file(c, "cgroup.procs");
         if (!p)
                 return -ENOMEM;
@@ -260,6 +269,7 @@ static void cgroup2_close(struct backend *b) {
                 (void) cgroup_rmdir(b->sysroot, c->dir, 2 * 1000000ULL);
         }
         safe_close(c->procs_fd);
+        safe_close(c->procs_read_fd);
         safe_close(c->current_fd);
         safe_close(c->peak_fd);
         safe_close(c->events_fd);

@@ -12,6 +12,7 @@
 #endif
 
 #include "backend.h"
+#include "cgroup.h"
 #include "macro.h"
 #include "sysroot.h"
 
@@ -151,6 +152,16 @@ int backend_attach(struct backend *b, pid_t pid) {
         if (!b->ops->attach)
                 return -EOPNOTSUPP;
         return b->ops->attach(b, pid);
+}
+
+bool backend_slow_due(const struct backend *b, struct backend_slow *s, uint64_t current_bytes) {
+        uint64_t from = b->attention_bytes ? b->attention_bytes : b->config.hard_limit_bytes / 2;
+        if (b->fresh || s->countdown == 0 || (from > 0 && current_bytes >= from)) {
+                s->countdown = BACKEND_SLOW_EVERY;
+                return true;
+        }
+        s->countdown--;
+        return false;
 }
 
 int backend_freeze(struct backend *b, bool frozen) {

@@ -78,6 +78,8 @@ struct backend {
         char *group_path;           /* set by cgroup implementations at open */
         bool keep;                  /* on free, leave the job and its groups as they are (daemon stop) */
         bool released;              /* the groups are gone; only the description is left */
+        uint64_t attention_bytes;   /* from here on the slow counters decide: read them every sample */
+        bool fresh;                 /* the next sample reads everything (a job's final numbers) */
         void *data;                 /* the implementation's own state */
 };
 
@@ -121,6 +123,20 @@ int backend_freeze(struct backend *b, bool frozen);
 const char *backend_group_path(const struct backend *b);
 /* Changes the kernel-enforced ceiling; -EOPNOTSUPP on procfs. */
 int backend_set_limit(struct backend *b, uint64_t bytes);
+
+/* Shared by the cgroup implementations: the counters that cost the kernel more to render or that
+ * need not be fresh every sample (memory.stat's inactive_file, the high-water mark, the OOM kill
+ * count) are read again only every few samples, or every sample once current is past the attention
+ * mark (half the ceiling), where they decide, or when the caller wants everything fresh. */
+struct backend_slow {
+        uint64_t inactive_file;
+        uint64_t kernel_peak;
+        uint64_t oom_kills;
+        unsigned countdown;
+};
+#define BACKEND_SLOW_EVERY 10
+/* Is it time to read the slow counters again? Counts the samples down. */
+bool backend_slow_due(const struct backend *b, struct backend_slow *s, uint64_t current_bytes);
 
 /* Shared by the implementations: send sig to each pid through a pidfd opened first and then checked
  * with still_member(b, pid) (is it still this job's process?), so a pid that was reused between

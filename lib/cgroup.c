@@ -14,6 +14,7 @@
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 #define CGROUP_FILE_MAX (1024 * 1024)
+#define CGROUP_PIDS_MAX (16 * 1024 * 1024)
 
 void cgroup_layout_done(struct cgroup_layout *l) {
         if (!l)
@@ -312,16 +313,12 @@ int cgroup_pread_keyed(int fd, const char *key, uint64_t *ret) {
         return cgroup_parse_keyed(buf, key, ret);
 }
 
-int cgroup_read_pids(const struct sysroot *s, const char *path, pid_t **ret, size_t *ret_n) {
-        _cleanup_free_ char *text = NULL;
-        ssize_t n = sysroot_read_cgroup(s, path, &text, 16 * 1024 * 1024);
-        if (n < 0)
-                return (int) n;
+static int cgroup_parse_pids(const char *text, pid_t **ret, size_t *ret_n) {
         size_t cap = 16, k = 0;
         _cleanup_free_ pid_t *pids = malloc(cap * sizeof(pid_t));
         if (!pids)
                 return -ENOMEM;
-        for (char *p = text; *p;) {
+        for (const char *p = text; *p;) {
                 char *end;
                 errno = 0;
                 long v = strtol(p, &end, 10);
@@ -339,6 +336,25 @@ int cgroup_read_pids(const struct sysroot *s, const char *path, pid_t **ret, siz
         *ret = TAKE_PTR(pids);
         *ret_n = k;
         return 0;
+}
+
+int cgroup_read_pids(const struct sysroot *s, const char *path, pid_t **ret, size_t *ret_n) {
+        _cleanup_free_ char *text = NULL;
+        ssize_t n = sysroot_read_cgroup(s, path, &text, CGROUP_PIDS_MAX);
+        if (n < 0)
+                return (int) n;
+        return cgroup_parse_pids(text, ret, ret_n);
+}
+
+int cgroup_reread_pids(int fd, pid_t **ret, size_t *ret_n) {
+        /* The kernel renders the list anew from offset 0: no open and close on every sample. */
+        if (lseek(fd, 0, SEEK_SET) < 0)
+                return -errno;
+        _cleanup_free_ char *text = NULL;
+        ssize_t n = sysroot_read_fd(fd, &text, CGROUP_PIDS_MAX);
+        if (n < 0)
+                return (int) n;
+        return cgroup_parse_pids(text, ret, ret_n);
 }
 
 int cgroup_pid_in(const struct sysroot *s, pid_t pid, int v2, const char *path) {

@@ -62,6 +62,9 @@ int cgroup_pread_keyed(int fd, const char *key, uint64_t *ret);
 /* The pids listed in a cgroup.procs file (path relative to the cgroup root). *ret is malloc'ed. */
 int cgroup_read_pids(const struct sysroot *s, const char *path, pid_t **ret, size_t *ret_n);
 
+/* The same from a kept-open cgroup.procs (read again from its start). */
+int cgroup_reread_pids(int fd, pid_t **ret, size_t *ret_n);
+
 /* Is pid in the cgroup at path (or below it)? hierarchy: "0" for v2, otherwise v1 with memory.
  * Reads /proc/PID/cgroup; path is the cgroup path ("/a/b/job") as that file prints it. */
 int cgroup_pid_in(const struct sysroot *s, pid_t pid, int v2, const char *path);

@@ -22,10 +22,21 @@
  * orphans nobody will wait for, so a short grace is enough. */
 #define GUARD_LEFTOVER_GRACE_USEC (1000 * 1000ULL)
 #define GUARD_LEFTOVER_POLL_USEC (20 * 1000ULL)
-/* On cgroup backends every process is read at most this often (the group's counters every sample):
- * near a threshold samples come every 10ms, and reading a hundred processes' status that often would
- * cost a third of a core, for per-process peaks the kernel's VmHWM keeps anyway. */
+/* On cgroup backends every process is read at most this often, and at most every few samples (the
+ * group's counters every sample): near a threshold samples come every 10ms, and a thousand idle jobs
+ * come every second; reading every process's status that often costs far more than the per-process
+ * peaks are worth, which the kernel's VmHWM keeps anyway. */
 #define GUARD_DETAIL_EVERY_USEC (100 * 1000ULL)
+#define GUARD_DETAIL_EVERY_SAMPLES 10
+
+/* Below half the job's ceiling, cache in memory.stat cannot decide anything: the backend may read it
+ * less often. */
+static void guard_set_attention(struct guard *g) {
+        uint64_t least = g->limits.max_bytes;
+        if (g->limits.warn_at > 0 && g->limits.max_bytes > 0)
+                least = (uint64_t) ((double) g->limits.max_bytes * g->limits.warn_at);
+        g->backend->attention_bytes = least / 2;
+}
 
 static uint64_t guard_clock(clockid_t id) {
         struct timespec ts;
@@ -146,6 +157,7 @@ static void guard_started(struct guard *g);
 static void guard_end(struct guard *g) {
         struct backend_sample bs;
         /* The kernel's counters after everything exited: the high-water mark and late OOM kills. */
+        g->backend->fresh = true;
         if (backend_sample(g->backend, &bs) >= 0) {
                 g->job->kernel_peak_bytes = MAX(g->job->kernel_peak_bytes, bs.kernel_peak_bytes);
                 g->job->oom_kills = MAX(g->job->oom_kills, bs.oom_kills);
@@ -168,12 +180,15 @@ static void guard_tick(struct guard *g) {
                 return;
         uint64_t now = guard_now_mono();
         /* Every process, when a per-process limit needs them or their turn has come; else the totals. */
-        bool detail = g->limits.max_process_bytes > 0 || g->root_exited || !g->has_root ||
-                      now - g->last_detail_usec >= GUARD_DETAIL_EVERY_USEC;
+        bool detail = g->limits.max_process_bytes > 0 || g->root_exited || g->job->n_samples == 0 ||
+                      (now - g->last_detail_usec >= GUARD_DETAIL_EVERY_USEC &&
+                       ++g->samples_since_detail >= GUARD_DETAIL_EVERY_SAMPLES);
         int r = detail ? job_sample(g->job, g->backend, g->sysroot, now, guard_now_realtime())
                        : job_sample_totals(g->job, g->backend, g->sysroot, now, guard_now_realtime());
-        if (detail && r >= 0)
+        if (detail && r >= 0) {
                 g->last_detail_usec = now;
+                g->samples_since_detail = 0;
+        }
         g->last_error = r < 0 ? r : 0;
 
         const struct job_sample *last = g->job->n_samples > 0 ? &g->job->samples[g->job->n_samples - 1] : NULL;
@@ -242,6 +257,7 @@ static void guard_pidfd_cb(struct ev_loop *loop, ev_io *w, int revents) {
         struct guard *g = w->data;
         ev_io_stop(loop, w);
         g->root_exited = true;
+        g->backend->fresh = true;
         guard_tick(g);
 }
 
@@ -249,6 +265,7 @@ static void guard_child_cb(struct ev_loop *loop, ev_child *w, int revents) {
         struct guard *g = w->data;
         ev_child_stop(loop, w);
         g->root_exited = true;
+        g->backend->fresh = true;
         g->wait_status = w->rstatus;
         /* Look at once: most jobs leave nothing behind and the report should not wait a tick. */
         guard_tick(g);
@@ -265,6 +282,7 @@ int guard_new(struct ev_loop *loop, struct sysroot *s, struct backend *b, struct
         g->job = j;
         g->limits = *limits;
         g->dry_run = dry_run;
+        guard_set_attention(g);
         g->wait_status = -1;
         g->root_pidfd = -1;
         policy_state_init(&g->state);
@@ -402,6 +420,11 @@ void guard_request_stop(struct guard *g, enum policy_reason reason, int sig, boo
         guard_signal(g, sig == SIGKILL ? GUARD_EVENT_KILL : GUARD_EVENT_TERM, sig, g->prev_total_bytes);
 }
 
+void guard_set_limits(struct guard *g, const struct policy_limits *l) {
+        g->limits = *l;
+        guard_set_attention(g);
+}
+
 int guard_freeze(struct guard *g, bool frozen) {
         int r = backend_freeze(g->backend, frozen);
         if (r >= 0)
@@ -414,5 +437,6 @@ int guard_set_limit(struct guard *g, uint64_t bytes) {
         if (r < 0 && r != -EOPNOTSUPP)
                 return r;
         g->limits.max_bytes = bytes;
+        guard_set_attention(g);
         return 0;
 }

@@ -71,6 +71,7 @@ struct guard {
         uint64_t prev_total_bytes;
         uint64_t prev_sample_usec;
         uint64_t last_detail_usec;      /* the last sample that read every process */
+        unsigned samples_since_detail;
         uint64_t leftovers_usec;        /* when leftovers were first signalled */
 
         guard_event_cb on_event;
@@ -100,6 +101,9 @@ int guard_adopt_group(struct guard *g);
 /* Ask the job to stop from outside the samples: forward sig (SIGTERM, SIGINT, ...) to every process
  * and, when ladder is set, SIGKILL after the grace. */
 void guard_request_stop(struct guard *g, enum policy_reason reason, int sig, bool ladder);
+
+/* New limits for the ladder (a reload); the kernel ceiling is guard_set_limit's. */
+void guard_set_limits(struct guard *g, const struct policy_limits *l);
 
 /* Freeze or thaw the job on request. -errno from the backend. */
 int guard_freeze(struct guard *g, bool frozen);

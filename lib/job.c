@@ -101,9 +101,23 @@ struct job_proc *job_note_proc(struct job *j, const struct procfs_stat *st, cons
         return p;
 }
 
+/* Halves the timeline's resolution, keeping its first and latest samples: memory stays bounded for a
+ * job that runs for days, and the shape (and every peak, kept apart) survives. */
+static void job_thin_samples(struct job *j) {
+        size_t k = 0;
+        for (size_t i = 0; i < j->n_samples; i += 2)
+                j->samples[k++] = j->samples[i];
+        if (j->n_samples % 2 == 0)
+                j->samples[k - 1] = j->samples[j->n_samples - 1];
+        j->n_samples = k;
+}
+
 static int job_append_sample(struct job *j, const struct job_sample *s) {
+        size_t max = j->max_samples ? j->max_samples : JOB_SAMPLES_MAX;
+        if (j->n_samples >= max && max >= 4)
+                job_thin_samples(j);
         if (j->n_samples == j->cap_samples) {
-                size_t cap = j->cap_samples ? j->cap_samples * 2 : 256;
+                size_t cap = j->cap_samples ? MIN(j->cap_samples * 2, MAX(max, 16)) : 16;
                 struct job_sample *n = realloc(j->samples, cap * sizeof(*n));
                 if (!n)
                         return -ENOMEM;
@@ -199,11 +213,6 @@ int job_sample_totals(struct job *j, struct backend *b, const struct sysroot *s,
         if (bs.from_processes)
                 return job_sample(j, b, s, now_mono_usec, now_realtime_usec);
 
-        _cleanup_free_ pid_t *pids = NULL;
-        size_t n = 0;
-        r = backend_pids(b, &pids, &n);
-        if (r < 0)
-                return r;
         const struct job_sample *last = j->n_samples ? &j->samples[j->n_samples - 1] : NULL;
         struct job_sample sample = {
                 .realtime_usec = now_realtime_usec,
@@ -211,7 +220,7 @@ int job_sample_totals(struct job *j, struct backend *b, const struct sysroot *s,
                 .total_bytes = bs.current_bytes,
                 .working_set_bytes = bs.working_set_bytes,
                 .rss_sum_bytes = last ? last->rss_sum_bytes : 0,
-                .nproc = (uint32_t) n,
+                .nproc = last ? last->nproc : 0,
         };
         r = job_append_sample(j, &sample);
         if (r < 0)

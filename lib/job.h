@@ -52,6 +52,7 @@ struct job {
 
         struct job_sample *samples;
         size_t n_samples, cap_samples;
+        size_t max_samples;             /* the timeline is thinned to half when it reaches this */
 
         uint64_t start_realtime_usec, end_realtime_usec;
         uint64_t start_mono_usec, end_mono_usec;
@@ -66,6 +67,9 @@ struct job {
         uint64_t top_rss_bytes;
 };
 
+/* A long job's timeline keeps its shape, not every sample: at this many, every other one goes. */
+#define JOB_SAMPLES_MAX 4096
+
 /* Copies argv. start times are taken from the clocks now. */
 int job_new(char *const *argv, struct job **ret);
 struct job *job_free(struct job *j);
@@ -79,10 +83,10 @@ static inline void job_freep(struct job **j) {
 int job_sample(struct job *j, struct backend *b, const struct sysroot *s, uint64_t now_mono_usec,
                uint64_t now_realtime_usec);
 
-/* A cheaper pass for cgroup backends between full ones: the group's counters and how many processes it
- * has, without reading every process (their peaks are the kernel's VmHWM, caught at the next full
- * pass). The per-process fields keep their last values. A backend without group counters (procfs)
- * gets a full pass. */
+/* A cheaper pass for cgroup backends between full ones: the group's counters only, without listing
+ * or reading its processes (their peaks are the kernel's VmHWM, caught at the next full pass); the
+ * process count and per-process fields keep their last values. A backend without group counters
+ * (procfs) gets a full pass. */
 int job_sample_totals(struct job *j, struct backend *b, const struct sysroot *s, uint64_t now_mono_usec,
                       uint64_t now_realtime_usec);
 

@@ -107,7 +107,7 @@ check "READY=1 comes with a STATUS and MAINPID=$DAEMON_PID" grep -q "STATUS=supe
         || diag_file "$D/notify.log"
 
 # 3-8: a [watch] cgroup created after the start is picked up; its profile's threshold stops the job.
-job_in job-1 --rate 100 --size 600 --hold 30
+job_in job-1 --rate 30 --size 600 --hold 30
 if wait_for 10 grep -q "found by \[watch test\] (cgroup $WATCH_PATH/job-1)" "$LOG"; then
         ok "a cgroup created after the start is picked up by its [watch]"
 else

@@ -1091,6 +1091,9 @@ static void test_cgroup2_sample(void **state) {
         host_open(h);
         fake_arm(h->s);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &job_config, &b, NULL), 0);
+        /* past its attention mark: every sample reads every counter (test_cgroup2_slow_counters has
+         * the other case) */
+        b->attention_bytes = 1;
 
         assert_int_equal(backend_sample(b, &bs), 0);
         assert_int_equal(bs.current_bytes, 0);
@@ -1219,6 +1222,51 @@ static void test_cgroup2_job_sample(void **state) {
         assert_int_equal(j->oom_kills, 1);
 }
 
+static void test_cgroup2_slow_counters(void **state) {
+        struct host *h = *state;
+        _cleanup_(backend_freep) struct backend *b = NULL;
+        struct backend_sample bs;
+
+        host_open(h);
+        fake_arm(h->s);
+        assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &job_config, &b, NULL), 0);
+        b->attention_bytes = GIB;
+        host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.current", "1000000\n");
+        host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.peak", "2000000\n");
+        host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.stat", "inactive_file 100000\n");
+        assert_int_equal(backend_sample(b, &bs), 0);
+        assert_int_equal(bs.kernel_peak_bytes, 2000000);
+        assert_int_equal(bs.working_set_bytes, 900000);
+
+        /* Far below the attention mark the slow counters are read every BACKEND_SLOW_EVERY samples;
+         * memory.current every sample. */
+        host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.current", "3000000\n");
+        host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.peak", "3000000\n");
+        host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.stat", "inactive_file 0\n");
+        for (int i = 0; i < BACKEND_SLOW_EVERY; i++) {
+                assert_int_equal(backend_sample(b, &bs), 0);
+                assert_int_equal(bs.current_bytes, 3000000);
+                assert_int_equal(bs.kernel_peak_bytes, 2000000);
+                assert_int_equal(bs.working_set_bytes, 2900000);
+        }
+        assert_int_equal(backend_sample(b, &bs), 0);
+        assert_int_equal(bs.kernel_peak_bytes, 3000000);
+        assert_int_equal(bs.working_set_bytes, 3000000);
+
+        /* Past the attention mark, every sample reads everything. */
+        host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.current", "2147483648\n");
+        host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.stat", "inactive_file 1000\n");
+        assert_int_equal(backend_sample(b, &bs), 0);
+        assert_int_equal(bs.working_set_bytes, 2147483648 - 1000);
+
+        /* And so does every sample after "fresh" (a job's final numbers). */
+        host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.current", "1000\n");
+        host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.peak", "2147483648\n");
+        b->fresh = true;
+        assert_int_equal(backend_sample(b, &bs), 0);
+        assert_int_equal(bs.kernel_peak_bytes, 2147483648);
+}
+
 static void test_cgroup2_job_sample_totals(void **state) {
         struct host *h = *state;
         _cleanup_(backend_freep) struct backend *b = NULL;
@@ -1227,6 +1275,7 @@ static void test_cgroup2_job_sample_totals(void **state) {
         host_open(h);
         fake_arm(h->s);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &job_config, &b, NULL), 0);
+        b->attention_bytes = 1;  /* every counter fresh on every sample */
         assert_int_equal(job_new((char *[]) { "./memhog", NULL }, &j), 0);
         host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/cgroup.procs", "201\n202\n");
         host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.current", "734003200\n");
@@ -1236,15 +1285,15 @@ static void test_cgroup2_job_sample_totals(void **state) {
         assert_int_equal(job_sample(j, b, h->s, j->start_mono_usec + USEC_PER_SEC, 1), 0);
         assert_int_equal(j->n_procs, 2);
 
-        /* The totals pass reads the group and counts its processes, nothing per process: a process
-         * that appeared since is counted but not yet known, and the last full pass's sums stay. */
+        /* The totals pass reads the group's counters only: a process that appeared since is neither
+         * counted nor known until the next full pass, and the last full pass's sums stay. */
         host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/cgroup.procs", "201\n202\n999\n");
         host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.current", "838860800\n");
         host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.peak", "990000000\n");
         assert_int_equal(job_sample_totals(j, b, h->s, j->start_mono_usec + 2 * USEC_PER_SEC, 2), 0);
         assert_int_equal(j->n_samples, 2);
         assert_int_equal(j->samples[1].total_bytes, 838860800);
-        assert_int_equal(j->samples[1].nproc, 3);
+        assert_int_equal(j->samples[1].nproc, 2);
         assert_int_equal(j->samples[1].rss_sum_bytes, j->samples[0].rss_sum_bytes);
         assert_int_equal(j->n_procs, 2);
         assert_int_equal(j->peak_total_bytes, 838860800);
@@ -1716,6 +1765,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_cgroup2_pids_kill, setup_cgroup2_host, host_teardown),
                 cmocka_unit_test_setup_teardown(test_cgroup2_attach, setup_cgroup2_host, host_teardown),
                 cmocka_unit_test_setup_teardown(test_cgroup1_attach, setup_cgroup1_host, host_teardown),
+                cmocka_unit_test_setup_teardown(test_cgroup2_slow_counters, setup_cgroup2_host, host_teardown),
                 cmocka_unit_test_setup_teardown(test_cgroup2_job_sample_totals, setup_cgroup2_host, host_teardown),
                 cmocka_unit_test_setup_teardown(test_cgroup2_job_sample, setup_cgroup2_host, host_teardown),
                 cmocka_unit_test_setup_teardown(test_cgroup1_open, setup_cgroup1_host, host_teardown),
