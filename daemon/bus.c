@@ -58,6 +58,7 @@ struct bus {
         int listen_fd;
         ev_timer accept_pause;          /* out of descriptors: accept again a little later */
         bool socket_created;
+        bool activated;                 /* the socket came from the service manager */
         ev_io listen_io;
         ev_timer reconnect;
         sd_id128_t server_id;
@@ -929,6 +930,7 @@ static int bus_listen(struct bus *b, const char *path) {
         int n = sd_listen_fds(1);
         if (n > 0) {
                 b->listen_fd = SD_LISTEN_FDS_START;
+                b->activated = true;
                 (void) fcntl(b->listen_fd, F_SETFL, fcntl(b->listen_fd, F_GETFL) | O_NONBLOCK);
                 return 0;
         }
@@ -1012,7 +1014,10 @@ int bus_new(struct manager *m, struct bus **ret) {
         ev_io_init(&b->listen_io, bus_accept_cb, b->listen_fd, EV_READ);
         b->listen_io.data = b;
         ev_io_start(m->loop, &b->listen_io);
-        log_info("serving %s on %s", BUS_INTERFACE, m->socket_path);
+        if (b->activated)
+                log_info("serving %s on the socket the service manager passed", BUS_INTERFACE);
+        else
+                log_info("serving %s on %s", BUS_INTERFACE, m->socket_path);
 
         /* No system bus is no failure: the socket serves the same interface. */
         r = bus_connect_system(b);

@@ -180,12 +180,34 @@ int mjob_report(const struct mjob *j, const char *format, char **ret, int *ret_e
         return 0;
 }
 
+/* The directory of a job's cgroup in the hierarchy the backend uses, relative to the cgroup root. */
+static char *manager_job_dir(struct manager *m, const char *cgroup) {
+        struct cgroup_layout l = {};
+        if (!cgroup || cgroup_layout_read(m->sysroot, 0, &l) < 0)
+                return NULL;
+        bool v2 = m->backend_kind == BACKEND_CGROUP2;
+        char *dir = cgroup_dir(v2 ? l.v2_mount : l.v1_memory_mount, v2 ? l.v2_root : l.v1_memory_root, cgroup, NULL);
+        cgroup_layout_done(&l);
+        return dir;
+}
+
+/* The job's record, in the state directory and on its cgroup: either one brings it back. */
 static void manager_job_save(struct manager *m, struct mjob *j) {
-        int r = state_save(m->state_dir, j);
+        _cleanup_free_ char *text = NULL;
+        int r = state_format(m->state_dir, j, &text);
+        if (r >= 0)
+                r = state_save(m->state_dir, j, text);
         if (r < 0)
-                log_warning_errno(r, "job %" PRIu64 ": cannot write its state under %s, a restart may lose it: %m",
-                                  j->id, m->state_dir);
-        else
+                log_warning_errno(r, "job %" PRIu64 ": cannot write its state under %s: %m", j->id, m->state_dir);
+        if (text && j->cgroup && m->backend_kind != BACKEND_PROCFS) {
+                _cleanup_free_ char *dir = manager_job_dir(m, j->cgroup);
+                int q = dir ? cgroup_set_xattr(m->sysroot, dir, STATE_XATTR, text) : -ENOENT;
+                if (q < 0)
+                        log_debug_errno(q, "job %" PRIu64 ": cannot keep its record on %s: %m", j->id, j->cgroup);
+                else
+                        r = 0;
+        }
+        if (r >= 0)
                 j->peak_saved_bytes = MAX(j->guard->job->peak_working_set_bytes, j->guard->job->kernel_peak_bytes);
 }
 
@@ -525,6 +547,8 @@ static int manager_adopt(struct manager *m, const char *cgroup, const char *unif
         return 0;
 }
 
+static int manager_read_xattr(struct manager *m, const char *cgroup, struct state_job *ret);
+
 /* The [watch] scan: every directory of the tree the backend uses, matched against the patterns. */
 static int manager_scan_dir(struct manager *m, const char *mount, const char *root, const char *path, int depth) {
         _cleanup_free_ char *dir = cgroup_dir(mount, root, path, NULL);
@@ -552,6 +576,16 @@ static int manager_scan_dir(struct manager *m, const char *mount, const char *ro
                         size_t n = 0;
                         _cleanup_free_ char *procs = cgroup_dir(mount, root, child, "cgroup.procs");
                         if (procs && cgroup_read_pids(m->sysroot, procs, &pids, &n) >= 0 && n > 0) {
+                                struct state_job sj;
+                                if (manager_read_xattr(m, child, &sj) >= 0 && !manager_find_any(m, sj.id)) {
+                                        /* Ours before a restart: its id, start, limits and peak so far. */
+                                        if (manager_adopt(m, child, NULL, sj.profile, w->name, MJOB_SOURCE_WATCH, false,
+                                                          &sj.limits, sj.id, sj.uid, sj.command, sj.start_realtime_usec,
+                                                          sj.peak_bytes) >= 0)
+                                                added++;
+                                        state_job_done(&sj);
+                                        continue;
+                                }
                                 struct procfs_status st;
                                 uid_t uid = procfs_read_status(m->sysroot, pids[0], &st) >= 0 ? st.uid : 0;
                                 _cleanup_free_ char *cmd = NULL;
@@ -796,7 +830,63 @@ static int manager_setup_cgroups(struct manager *m, enum backend_kind want, cons
         return 0;
 }
 
-/* Jobs recorded before a restart: adopted again if their group still has processes. */
+/* One job recorded before a restart: adopted again if its group still has processes. */
+static void manager_readopt_one(struct manager *m, struct state_job *s) {
+        m->next_id = MAX(m->next_id, s->id + 1);
+        bool owned = strcmp(s->source, "registered") == 0;
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t np = 0;
+        struct cgroup_layout l = {};
+        bool alive = false;
+        if (cgroup_layout_read(m->sysroot, 0, &l) >= 0) {
+                bool v2 = m->backend_kind == BACKEND_CGROUP2;
+                const char *mount = v2 ? l.v2_mount : l.v1_memory_mount;
+                const char *root = v2 ? l.v2_root : l.v1_memory_root;
+                _cleanup_free_ char *procs = mount ? cgroup_dir(mount, root, s->cgroup, "cgroup.procs") : NULL;
+                alive = procs && cgroup_read_pids(m->sysroot, procs, &pids, &np) >= 0 && np > 0;
+                if (!alive && owned && mount) {
+                        /* It ended while we were away: tidy its groups. */
+                        _cleanup_free_ char *dir = cgroup_dir(mount, root, s->cgroup, NULL);
+                        if (dir)
+                                (void) cgroup_rmdir(m->sysroot, dir, 0);
+                        if (s->unified_cgroup && l.v2_mount) {
+                                _cleanup_free_ char *udir = cgroup_dir(l.v2_mount, l.v2_root, s->unified_cgroup, NULL);
+                                if (udir)
+                                        (void) cgroup_rmdir(m->sysroot, udir, 0);
+                        }
+                }
+        }
+        cgroup_layout_done(&l);
+        if (!alive) {
+                log_info("job %" PRIu64 " (%s) ended while memguardd was not running", s->id,
+                         s->command ? s->command : s->cgroup);
+                (void) state_remove(m->state_dir, s->id);
+        } else if (manager_adopt(m, s->cgroup, s->unified_cgroup, s->profile, s->watch,
+                                 owned ? MJOB_SOURCE_REGISTERED : MJOB_SOURCE_WATCH, owned, &s->limits, s->id, s->uid,
+                                 s->command, s->start_realtime_usec, s->peak_bytes) < 0)
+                (void) state_remove(m->state_dir, s->id);
+}
+
+/* A job's record kept on its cgroup, if there is a good one. */
+static int manager_read_xattr(struct manager *m, const char *cgroup, struct state_job *ret) {
+        _cleanup_free_ char *dir = manager_job_dir(m, cgroup);
+        _cleanup_free_ char *text = NULL;
+        if (!dir || cgroup_get_xattr(m->sysroot, dir, STATE_XATTR, &text) < 0)
+                return -ENODATA;
+        int r = state_parse(text, ret);
+        if (r < 0)
+                return r;
+        /* A record copied along with a moved group, or another daemon's job (another state directory):
+         * not ours to take up. */
+        if (strcmp(ret->cgroup, cgroup) != 0 || !ret->state_dir || strcmp(ret->state_dir, m->state_dir) != 0) {
+                state_job_done(ret);
+                return -EXDEV;
+        }
+        return 0;
+}
+
+/* Jobs recorded before a restart, from the state directory, then from the records on our own job
+ * groups (which survive a lost or wiped state directory). */
 static void manager_readopt(struct manager *m) {
         struct state_job *all = NULL;
         size_t n = 0, bad = 0;
@@ -807,43 +897,38 @@ static void manager_readopt(struct manager *m) {
                 log_warning("%zu unreadable job record%s in %s/jobs renamed to *.bad", bad, bad == 1 ? "" : "s",
                             m->state_dir);
         for (size_t i = 0; i < n; i++) {
-                struct state_job *s = &all[i];
-                m->next_id = MAX(m->next_id, s->id + 1);
-                bool owned = strcmp(s->source, "registered") == 0;
-                _cleanup_free_ pid_t *pids = NULL;
-                size_t np = 0;
-                struct cgroup_layout l = {};
-                bool alive = false;
-                if (cgroup_layout_read(m->sysroot, 0, &l) >= 0) {
-                        bool v2 = m->backend_kind == BACKEND_CGROUP2;
-                        const char *mount = v2 ? l.v2_mount : l.v1_memory_mount;
-                        const char *root = v2 ? l.v2_root : l.v1_memory_root;
-                        _cleanup_free_ char *procs = mount ? cgroup_dir(mount, root, s->cgroup, "cgroup.procs") : NULL;
-                        alive = procs && cgroup_read_pids(m->sysroot, procs, &pids, &np) >= 0 && np > 0;
-                        if (!alive && owned && mount) {
-                                /* It ended while we were away: tidy its groups. */
-                                _cleanup_free_ char *dir = cgroup_dir(mount, root, s->cgroup, NULL);
-                                if (dir)
-                                        (void) cgroup_rmdir(m->sysroot, dir, 0);
-                                if (s->unified_cgroup && l.v2_mount) {
-                                        _cleanup_free_ char *udir = cgroup_dir(l.v2_mount, l.v2_root, s->unified_cgroup, NULL);
-                                        if (udir)
-                                                (void) cgroup_rmdir(m->sysroot, udir, 0);
-                                }
-                        }
-                }
-                cgroup_layout_done(&l);
-                if (!alive) {
-                        log_info("job %" PRIu64 " (%s) ended while memguardd was not running", s->id,
-                                 s->command ? s->command : s->cgroup);
-                        (void) state_remove(m->state_dir, s->id);
-                } else if (manager_adopt(m, s->cgroup, s->unified_cgroup, s->profile, s->watch,
-                                         owned ? MJOB_SOURCE_REGISTERED : MJOB_SOURCE_WATCH, owned, &s->limits, s->id,
-                                         s->uid, s->command, s->start_realtime_usec, s->peak_bytes) < 0)
-                        (void) state_remove(m->state_dir, s->id);
-                state_job_done(s);
+                manager_readopt_one(m, &all[i]);
+                state_job_done(&all[i]);
         }
         free(all);
+
+        if (m->backend_kind == BACKEND_PROCFS || !m->parent_path)
+                return;
+        _cleanup_free_ char *parent = manager_job_dir(m, m->parent_path);
+        int fd = parent ? sysroot_open_cgroup(m->sysroot, *parent ? parent : ".", O_RDONLY | O_DIRECTORY) : -1;
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                safe_close(fd);
+                return;
+        }
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (de->d_type != DT_DIR || strncmp(de->d_name, "job-", 4) != 0)
+                        continue;
+                _cleanup_free_ char *cgroup = NULL;
+                if (asprintf(&cgroup, "%s/%s", strcmp(m->parent_path, "/") == 0 ? "" : m->parent_path, de->d_name) < 0)
+                        break;
+                struct state_job sj;
+                if (manager_find_cgroup(m, cgroup) || manager_read_xattr(m, cgroup, &sj) < 0)
+                        continue;
+                if (!manager_find_any(m, sj.id)) {
+                        log_info("job %" PRIu64 ": no record in %s, taking it up from its cgroup %s", sj.id,
+                                 m->state_dir, cgroup);
+                        manager_readopt_one(m, &sj);
+                }
+                state_job_done(&sj);
+        }
+        closedir(d);
 }
 
 int manager_new(const struct manager_options *o, struct manager **ret) {

@@ -26,6 +26,7 @@ void state_job_done(struct state_job *s) {
         free(s->profile);
         free(s->watch);
         free(s->command);
+        free(s->state_dir);
         *s = (struct state_job) {};
 }
 
@@ -44,13 +45,9 @@ static json_t *state_str(const char *s) {
         return s ? json_string(s) : json_null();
 }
 
-int state_save(const char *state_dir, const struct mjob *j) {
+int state_format(const char *state_dir, const struct mjob *j, char **ret) {
         const struct guard *g = j->guard;
         const struct job *job = g->job;
-        int r = state_mkdirs(state_dir);
-        if (r < 0)
-                return r;
-
         json_t *o = json_object();
         if (!o)
                 return -ENOMEM;
@@ -61,6 +58,7 @@ int state_save(const char *state_dir, const struct mjob *j) {
         json_object_set_new(o, "profile", state_str(j->profile));
         json_object_set_new(o, "watch", state_str(j->watch));
         json_object_set_new(o, "command", state_str(j->command));
+        json_object_set_new(o, "state_dir", state_str(state_dir));
         json_object_set_new(o, "uid", json_integer((json_int_t) j->uid));
         json_object_set_new(o, "start_realtime_usec", json_integer((json_int_t) j->start_realtime_usec));
         json_object_set_new(o, "peak_bytes",
@@ -74,18 +72,27 @@ int state_save(const char *state_dir, const struct mjob *j) {
         json_object_set_new(l, "warn_every_usec", json_integer((json_int_t) g->limits.warn_every_usec));
         json_object_set_new(l, "interval_usec", json_integer((json_int_t) g->limits.interval_usec));
         json_object_set_new(o, "limits", l);
+        char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(o);
+        if (!text)
+                return -ENOMEM;
+        *ret = text;
+        return 0;
+}
 
+int state_save(const char *state_dir, const struct mjob *j, const char *text) {
+        int r = state_mkdirs(state_dir);
+        if (r < 0)
+                return r;
         char path[4096], tmp[4096];
         snprintf(path, sizeof(path), "%s/jobs/%" PRIu64 ".json", state_dir, j->id);
         snprintf(tmp, sizeof(tmp), "%s/jobs/.%" PRIu64 ".json.tmp", state_dir, j->id);
         /* Write, sync, rename: after a crash the file is either the old or the new one, never half. */
         _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0) {
-                json_decref(o);
+        if (fd < 0)
                 return -errno;
-        }
-        r = json_dumpfd(o, fd, JSON_INDENT(2) | JSON_SORT_KEYS) < 0 ? -EIO : 0;
-        json_decref(o);
+        size_t len = strlen(text);
+        r = write(fd, text, len) == (ssize_t) len ? 0 : -EIO;
         if (r >= 0 && fsync(fd) < 0)
                 r = -errno;
         if (r >= 0 && rename(tmp, path) < 0)
@@ -135,6 +142,7 @@ int state_parse(const char *text, struct state_job *ret) {
         s.profile = state_get_str(o, "profile");
         s.watch = state_get_str(o, "watch");
         s.command = state_get_str(o, "command");
+        s.state_dir = state_get_str(o, "state_dir");
         s.uid = (uid_t) uid;
         json_t *l = json_object_get(o, "limits");
         if (json_is_object(l)) {

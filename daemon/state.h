@@ -20,6 +20,7 @@ struct state_job {
         char *profile;
         char *watch;
         char *command;
+        char *state_dir;                /* the daemon the record belongs to (its state directory) */
         uid_t uid;
         uint64_t start_realtime_usec;
         uint64_t peak_bytes;
@@ -28,7 +29,12 @@ struct state_job {
 
 void state_job_done(struct state_job *s);
 
-int state_save(const char *state_dir, const struct mjob *j);
+/* The job's record as compact JSON (malloc'ed): the state file's text, also kept on the job's cgroup
+ * (STATE_XATTR) so the job can be taken up again even if the state directory is lost. */
+int state_format(const char *state_dir, const struct mjob *j, char **ret);
+int state_save(const char *state_dir, const struct mjob *j, const char *text);
+
+#define STATE_XATTR "trusted.memguard.job"
 int state_remove(const char *state_dir, uint64_t id);
 
 /* Parse one state file's text. -EINVAL names nothing: the caller logs the file. */

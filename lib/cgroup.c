@@ -6,6 +6,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cgroup.h"
@@ -393,4 +394,32 @@ int cgroup_rmdir(const struct sysroot *s, const char *path, uint64_t timeout_use
                 /* Exiting tasks leave the group a moment after they are reaped. */
                 usleep(10000);
         }
+}
+
+int cgroup_set_xattr(const struct sysroot *s, const char *path, const char *name, const char *value) {
+        _cleanup_close_ int fd = sysroot_open_cgroup(s, path, O_RDONLY | O_DIRECTORY);
+        if (fd < 0)
+                return fd;
+        return fsetxattr(fd, name, value, strlen(value), 0) < 0 ? -errno : 0;
+}
+
+int cgroup_get_xattr(const struct sysroot *s, const char *path, const char *name, char **ret) {
+        _cleanup_close_ int fd = sysroot_open_cgroup(s, path, O_RDONLY | O_DIRECTORY);
+        if (fd < 0)
+                return fd;
+        ssize_t n = fgetxattr(fd, name, NULL, 0);
+        if (n < 0)
+                return -errno;
+        char *v = malloc((size_t) n + 1);
+        if (!v)
+                return -ENOMEM;
+        n = fgetxattr(fd, name, v, (size_t) n);
+        if (n < 0) {
+                int r = -errno;
+                free(v);
+                return r;
+        }
+        v[n] = 0;
+        *ret = v;
+        return 0;
 }

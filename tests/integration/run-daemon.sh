@@ -28,7 +28,7 @@ wait_for 10 test -S "$SOCK" || skip_all "memguardd did not come up: $(tail -n 3 
 stop_daemon() { kill -TERM "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null; }
 trap 'stop_daemon; lib_cleanup' EXIT
 
-tap_plan 17
+tap_plan 20
 
 # 1-6: the same exit codes with the daemon as without it.
 for spec in "0|true" "7|sh -c 'exit 7'" "137|sh -c 'kill -9 \$\$'" "143|sh -c 'kill -TERM \$\$'"; do
@@ -85,7 +85,35 @@ fi
 # 15: --dry-run stays in process even with a daemon there.
 mg run --dry-run --json "$D/dry.json" -- true
 check_eq "--dry-run guards in process (procfs or cgroup backend, no daemon job)" "true" "$(jget "$D/dry.json" .dry_run)"
-# 16-17: host-reserve: a host short of memory has its largest job stopped.
+# 16-18: the state directory is lost with the daemon: the record on the job's cgroup brings it back.
+mg_bg run --socket "$SOCK" --max-memory 200 -- "$MEMHOG" --rate 10 --size 600 --hold 60 --pidfile "$D/lost.pid"
+if wait_for 10 test -s "$D/lost.pid"; then
+        lost=$(head -1 "$D/lost.pid")
+        kill -KILL "$MG_PID"
+        mg_wait
+        kill -KILL "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null
+        rm -rf "$D/state"
+        "$MEMGUARDD" -d -f "$D/etc/memguard.conf" </dev/null >"$D/daemon3.log" 2>&1 &
+        DAEMON_PID=$!
+        CLEANUP_PIDS+=("$DAEMON_PID")
+        if wait_for 10 grep -q "taking it up from its cgroup" "$D/daemon3.log"; then
+                ok "with its state directory gone, the restarted daemon takes the job up from its cgroup's record"
+        else
+                not_ok "with its state directory gone, the restarted daemon takes the job up from its cgroup's record"
+                diag_file "$D/daemon3.log"
+        fi
+        check "the job is still running" pid_alive "$lost"
+        if wait_for 60 pid_gone "$lost"; then
+                ok "and it is still stopped at its limit"
+        else
+                not_ok "and it is still stopped at its limit"; kill -KILL "$lost"; diag_file "$D/daemon3.log"
+        fi
+else
+        not_ok "with its state directory gone, the restarted daemon takes the job up from its cgroup's record"
+        not_ok "the job is still running"; not_ok "and it is still stopped at its limit"; mg_wait; mg_diag
+fi
+
+# 19-20: host-reserve: a host short of memory has its largest job stopped.
 stop_daemon
 sed -i 's/^\[daemon\]$/[daemon]\nhost-reserve = 99%/' "$D/etc/memguard.conf"
 "$MEMGUARDD" -d -f "$D/etc/memguard.conf" </dev/null >"$D/daemon2.log" 2>&1 &

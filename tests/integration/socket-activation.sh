@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# memguardd.socket: the daemon takes its listening socket from the service manager (sd_listen_fds), as
+# systemd's socket activation hands it over, and serves the interface on it.
+. "$(dirname "$0")/lib.sh"
+
+MEMGUARDD=${MEMGUARDD:-$top_builddir/daemon/memguardd}
+[ "$(id -u)" = 0 ] || skip_all "memguardd needs root"
+[ -x "$MEMGUARDD" ] || skip_all "memguardd is not built ($MEMGUARDD)"
+ACTIVATE=$(command -v systemd-socket-activate || true)
+[ -n "$ACTIVATE" ] || skip_all "systemd-socket-activate is missing (package systemd)"
+
+D=$TEST_TMP
+SOCK=$D/activated.sock
+CONF_SOCK=$D/never-bound.sock
+printf '[daemon]\nsocket = %s\nstate-dir = %s/state\n' "$CONF_SOCK" "$D" >"$D/memguard.conf"
+# --accept=no: one daemon gets the listening socket, as memguardd.socket does it.
+"$ACTIVATE" -l "$SOCK" "$MEMGUARDD" -d -f "$D/memguard.conf" </dev/null >"$D/daemon.log" 2>&1 &
+ACT_PID=$!
+CLEANUP_PIDS+=("$ACT_PID")
+trap 'kill -TERM "$ACT_PID" 2>/dev/null; pkill -TERM -f "memguardd -d -f $D/memguard.conf"; lib_cleanup' EXIT
+tap_plan 4
+wait_for 10 test -S "$SOCK"
+"$MEMGUARD" status --socket "$SOCK" >"$D/status.out" 2>"$D/status.err"
+check_eq "the first client's call starts memguardd on the handed-over socket and is answered" 0 "$?" \
+        || { diag_file "$D/status.err"; diag_file "$D/daemon.log"; }
+busctl --address="unix:path=$SOCK" get-property org.memguard.Manager1 /org/memguard/Manager1 \
+        org.memguard.Manager1 Version >"$D/version.out" 2>&1
+check "busctl reads Version on it" grep -q '^s "' "$D/version.out" || diag_file "$D/version.out"
+check "memguardd did not bind its configured socket: it used the one it was given" test ! -e "$CONF_SOCK"
+check "... and says it serves the socket it was passed" grep -q "serving org.memguard.Manager1 on the socket the service manager passed" "$D/daemon.log"
+tap_done
