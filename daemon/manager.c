@@ -34,6 +34,8 @@
 /* [watch] cgroups are looked for this often: a scheduler's job is found within this long. Each scan
  * lists every cgroup directory of the tree, which the kernel renders anew. */
 #define MANAGER_WATCH_SCAN_USEC (3 * USEC_PER_SEC)
+/* A daemon job's processes are all read every this many samples (the group's counters every sample). */
+#define MANAGER_DETAIL_EVERY_SAMPLES 10
 /* A daemon job's timeline: enough for its shape, little for a thousand jobs. */
 #define MANAGER_JOB_SAMPLES_MAX 512
 /* How deep below the root the [watch] scan walks: scheduler hierarchies are a few levels. */
@@ -357,6 +359,7 @@ static int manager_add_job(struct manager *m, enum mjob_source source, const str
         const struct conf_profile *p = manager_profile(m, profile);
         j->guard->freeze_instead = p && p->action == CONF_ACTION_FREEZE;
         j->guard->job->max_samples = MANAGER_JOB_SAMPLES_MAX;
+        j->guard->detail_every_samples = MANAGER_DETAIL_EVERY_SAMPLES;
         j->guard->on_event = manager_guard_event;
         j->guard->userdata = j;
         j->wait_status = -1;

@@ -27,7 +27,7 @@
  * come every second; reading every process's status that often costs far more than the per-process
  * peaks are worth, which the kernel's VmHWM keeps anyway. */
 #define GUARD_DETAIL_EVERY_USEC (100 * 1000ULL)
-#define GUARD_DETAIL_EVERY_SAMPLES 10
+#define GUARD_DETAIL_PER_PROCESS_USEC (1000ULL)
 
 /* Below half the job's ceiling, cache in memory.stat cannot decide anything: the backend may read it
  * less often. */
@@ -175,14 +175,23 @@ static void guard_end(struct guard *g) {
                       });
 }
 
+/* How often every process is read: each costs some 30us, so a one-process job is read every sample
+ * (its per-process peak then matches the total's), a hundred-process one every 100 ms: about 3% of a
+ * core at most either way. */
+static uint64_t guard_detail_period(const struct guard *g) {
+        const struct job_sample *last = g->job->n_samples ? &g->job->samples[g->job->n_samples - 1] : NULL;
+        uint64_t n = last ? last->nproc : 1;
+        return MIN(GUARD_DETAIL_EVERY_USEC, n * GUARD_DETAIL_PER_PROCESS_USEC);
+}
+
 static void guard_tick(struct guard *g) {
         if (g->ended)
                 return;
         uint64_t now = guard_now_mono();
         /* Every process, when a per-process limit needs them or their turn has come; else the totals. */
         bool detail = g->limits.max_process_bytes > 0 || g->root_exited || g->job->n_samples == 0 ||
-                      (now - g->last_detail_usec >= GUARD_DETAIL_EVERY_USEC &&
-                       ++g->samples_since_detail >= GUARD_DETAIL_EVERY_SAMPLES);
+                      (now - g->last_detail_usec >= guard_detail_period(g) &&
+                       ++g->samples_since_detail >= g->detail_every_samples);
         int r = detail ? job_sample(g->job, g->backend, g->sysroot, now, guard_now_realtime())
                        : job_sample_totals(g->job, g->backend, g->sysroot, now, guard_now_realtime());
         if (detail && r >= 0) {

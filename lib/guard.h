@@ -72,6 +72,10 @@ struct guard {
         uint64_t prev_sample_usec;
         uint64_t last_detail_usec;      /* the last sample that read every process */
         unsigned samples_since_detail;
+        /* Every process is read at most every 100 ms, and at most every this many samples (0 or 1:
+         * the time alone decides). memguard run's one job wants every process's peak; a daemon with a
+         * thousand idle jobs sampled each second does not need them every second. */
+        unsigned detail_every_samples;
         uint64_t leftovers_usec;        /* when leftovers were first signalled */
 
         guard_event_cb on_event;

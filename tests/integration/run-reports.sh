@@ -141,5 +141,17 @@ for b in cgroup2 cgroup1; do
         fi
 done
 
+# A one-process job stopped while it grows: its own peak is its share of the total, not a value from
+# some earlier sample (the per-process reads must keep up with a small job).
+mg run --no-daemon --max-memory 300 --json "$TEST_TMP/one.json" -- "$MEMHOG" --rate 1000 --size 3000
+total=$(jget "$TEST_TMP/one.json" .max_total_rss_kib)
+own=$(jget "$TEST_TMP/one.json" '[.processes[].max_rss_kib] | max')
+if [ -n "$own" ] && [ "$own" != null ] && [ $((own * 10)) -ge $((${total:-0} * 9)) ]; then
+        ok "a one-process job's own peak is within 10% of the job's peak ($own of $total KiB)"
+else
+        not_ok "a one-process job's own peak is within 10% of the job's peak"
+        diag "process peak $own KiB, job peak $total KiB"
+fi
+
 check_no_cgroups_left
 tap_done
