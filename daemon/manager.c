@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -91,9 +92,18 @@ static const struct conf_profile *manager_profile(const struct manager *m, const
         return p;
 }
 
+static void mjob_unwatch(struct mjob *j) {
+        for (size_t i = 0; i < ELEMENTSOF(j->event_fds); i++) {
+                if (j->event_fds[i] >= 0 && j->manager->epoll_fd >= 0)
+                        (void) epoll_ctl(j->manager->epoll_fd, EPOLL_CTL_DEL, j->event_fds[i], NULL);
+                j->event_fds[i] = safe_close(j->event_fds[i]);
+        }
+}
+
 static void mjob_free(struct mjob *j) {
         if (!j)
                 return;
+        mjob_unwatch(j);
         if (j->finish_call)
                 bus_finish_abandon(j);
         guard_free(j->guard);
@@ -295,6 +305,7 @@ static void manager_guard_event(struct guard *g, const struct guard_event *ev, v
                                                                                   : g->limits.max_bytes);
                 (void) state_remove(m->state_dir, j->id);
                 /* The group goes now; the job's numbers stay a while for its report. */
+                mjob_unwatch(j);
                 backend_release(g->backend);
                 j->ended = true;
                 j->ended_usec = guard_now_mono();
@@ -306,6 +317,40 @@ static void manager_guard_event(struct guard *g, const struct guard_event *ev, v
         }
         default:
                 break;
+        }
+}
+
+/* The kernel tells the job's group emptied (cgroup.events "populated 0") and that it hit high, max
+ * or an OOM kill (memory.events) at once: the job is sampled then rather than at its next turn. On a
+ * cgroup1 host the unified twin has cgroup.events; v1 has no such file. */
+static void manager_watch_job(struct manager *m, struct mjob *j) {
+        if (m->epoll_fd < 0 || m->backend_kind == BACKEND_PROCFS)
+                return;
+        struct cgroup_layout l = {};
+        if (cgroup_layout_read(m->sysroot, 0, &l) < 0)
+                return;
+        char *dirs[2] = {};
+        if (m->backend_kind == BACKEND_CGROUP2 && j->cgroup) {
+                dirs[0] = cgroup_dir(l.v2_mount, l.v2_root, j->cgroup, "cgroup.events");
+                dirs[1] = cgroup_dir(l.v2_mount, l.v2_root, j->cgroup, "memory.events");
+        } else if (j->unified_cgroup && l.v2_mount)
+                dirs[0] = cgroup_dir(l.v2_mount, l.v2_root, j->unified_cgroup, "cgroup.events");
+        cgroup_layout_done(&l);
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                if (!dirs[i])
+                        continue;
+                int fd = sysroot_open_cgroup(m->sysroot, dirs[i], O_RDONLY);
+                free(dirs[i]);
+                if (fd < 0)
+                        continue;
+                char buf[256];
+                (void) pread(fd, buf, sizeof(buf), 0);  /* arm: the next change raises POLLPRI */
+                struct epoll_event ev = { .events = EPOLLPRI, .data.ptr = j };
+                if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+                        safe_close(fd);
+                        continue;
+                }
+                j->event_fds[i] = fd;
         }
 }
 
@@ -364,6 +409,8 @@ static int manager_add_job(struct manager *m, enum mjob_source source, const str
         j->guard->userdata = j;
         j->wait_status = -1;
         j->limit_exit_code = POLICY_EXIT_LIMIT;
+        j->event_fds[0] = j->event_fds[1] = -1;
+        manager_watch_job(m, j);
         j->next = m->jobs;
         m->jobs = j;
         *ret = j;
@@ -654,6 +701,45 @@ static void manager_check_host(struct manager *m) {
         guard_request_stop(victim->guard, POLICY_REASON_HOST_RESERVE, SIGTERM, true);
 }
 
+static void manager_epoll_cb(struct ev_loop *loop, ev_io *w, int revents) {
+        struct manager *m = w->data;
+        struct epoll_event evs[64];
+        int n = epoll_wait(m->epoll_fd, evs, ELEMENTSOF(evs), 0);
+        for (int i = 0; i < n; i++) {
+                if (evs[i].data.ptr == &m->psi_fd) {
+                        /* Host-wide memory pressure: look at the host and every job now. */
+                        log_info("the host is under memory pressure: sampling every job now");
+                        manager_check_host(m);
+                        for (struct mjob *j = m->jobs; j; j = j->next)
+                                if (!j->ended)
+                                        guard_poke(j->guard, false);
+                        continue;
+                }
+                struct mjob *j = evs[i].data.ptr;
+                char buf[256];
+                for (size_t k = 0; k < ELEMENTSOF(j->event_fds); k++)
+                        if (j->event_fds[k] >= 0)
+                                (void) pread(j->event_fds[k], buf, sizeof(buf), 0);  /* re-arm */
+                if (!j->ended)
+                        guard_poke(j->guard, true);
+        }
+}
+
+/* A PSI trigger on /proc/pressure/memory: 500 ms of stalls in 2 s (a multiple of 2 s is what the
+ * kernel allows without CAP_SYS_RESOURCE, which a hardened unit may lack). A failed trigger write
+ * leaves the fd reporting POLLPRI forever, so it is only added once the write succeeded. */
+static void manager_setup_psi(struct manager *m) {
+        m->psi_fd = sysroot_open_proc(m->sysroot, "pressure/memory", O_RDWR | O_NONBLOCK);
+        if (m->psi_fd < 0)
+                return;
+        static const char trigger[] = "some 500000 2000000";
+        struct epoll_event ev = { .events = EPOLLPRI, .data.ptr = &m->psi_fd };
+        if (write(m->psi_fd, trigger, sizeof(trigger)) < 0 || epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, m->psi_fd, &ev) < 0) {
+                log_debug_errno(errno, "no memory pressure trigger: %m");
+                m->psi_fd = safe_close(m->psi_fd);
+        }
+}
+
 static void manager_watch_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         manager_check_host(w->data);
         manager_scan_watches(w->data);
@@ -938,6 +1024,7 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
         struct manager *m = calloc(1, sizeof(*m));
         if (!m)
                 return -ENOMEM;
+        m->epoll_fd = m->psi_fd = -1;
         m->next_id = 1;
         m->config_path = strdup(o->config_path ? o->config_path : CONF_PATH_DEFAULT);
         m->dropin_dir = o->dropin_dir ? strdup(o->dropin_dir) : NULL;
@@ -970,6 +1057,13 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
         }
         ev_timer_init(&m->reap_timer, manager_reap_cb, 0., (double) MANAGER_REAP_INTERVAL_USEC / 1e6);
         m->reap_timer.data = m;
+        m->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+        if (m->epoll_fd >= 0) {
+                ev_io_init(&m->epoll_io, manager_epoll_cb, m->epoll_fd, EV_READ);
+                m->epoll_io.data = m;
+                manager_setup_psi(m);
+        } else
+                log_warning_errno(errno, "no epoll set for the kernel's notifications, sampling only: %m");
 
         (void) manager_setup_cgroups(m, o->backend, o->cgroup_parent);
         manager_readopt(m);
@@ -995,8 +1089,11 @@ struct manager *manager_free(struct manager *m) {
                 ev_timer_stop(m->loop, &m->watch_timer);
                 ev_timer_stop(m->loop, &m->watchdog_timer);
                 ev_timer_stop(m->loop, &m->reap_timer);
+                ev_io_stop(m->loop, &m->epoll_io);
         }
         bus_free(m->bus);
+        safe_close(m->psi_fd);
+        safe_close(m->epoll_fd);
         conf_free(m->conf);
         sysroot_free(m->sysroot);
         free(m->config_path);
@@ -1020,6 +1117,8 @@ int manager_start(struct manager *m) {
         signal(SIGPIPE, SIG_IGN);
 
         ev_timer_start(m->loop, &m->reap_timer);
+        if (m->epoll_fd >= 0)
+                ev_io_start(m->loop, &m->epoll_io);
 
         /* The interface: the socket must work; the system bus is a bonus where there is one. */
         int r = bus_new(m, &m->bus);

@@ -48,6 +48,7 @@ struct mjob {
         int wait_status;                /* the root's status as its parent saw it (FinishJob), -1 unknown */
         int limit_exit_code;            /* what the client wants for a limit stop */
         struct sd_bus_message *finish_call; /* a FinishJob call answered when the job has ended */
+        int event_fds[2];               /* cgroup.events, memory.events: in the manager's epoll set */
         struct mjob *next;
 };
 
@@ -72,7 +73,12 @@ struct manager {
         ev_signal sig_term, sig_int, sig_hup;
         ev_timer watch_timer;
         ev_timer watchdog_timer;
-        ev_timer reap_timer;            /* frees ended jobs once nobody can want their report */
+        ev_timer reap_timer;
+        /* The kernel's notifications (cgroup.events, memory.events, the PSI trigger) report POLLPRI
+         * while POLLIN is always set, so they sit in an epoll set of their own watched as one fd. */
+        int epoll_fd;
+        ev_io epoll_io;
+        int psi_fd;            /* frees ended jobs once nobody can want their report */
         struct bus *bus;                /* the D-Bus interface on the system bus and the socket */
         uint64_t watchdog_usec;
         uint64_t host_victim;           /* the job being stopped for host-reserve, 0 if none */

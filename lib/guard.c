@@ -189,11 +189,12 @@ static void guard_tick(struct guard *g) {
                 return;
         uint64_t now = guard_now_mono();
         /* Every process, when a per-process limit needs them or their turn has come; else the totals. */
-        bool detail = g->limits.max_process_bytes > 0 || g->root_exited || g->job->n_samples == 0 ||
+        bool detail = g->force_detail || g->limits.max_process_bytes > 0 || g->root_exited || g->job->n_samples == 0 ||
                       (now - g->last_detail_usec >= guard_detail_period(g) &&
                        ++g->samples_since_detail >= g->detail_every_samples);
         int r = detail ? job_sample(g->job, g->backend, g->sysroot, now, guard_now_realtime())
                        : job_sample_totals(g->job, g->backend, g->sysroot, now, guard_now_realtime());
+        g->force_detail = false;
         if (detail && r >= 0) {
                 g->last_detail_usec = now;
                 g->samples_since_detail = 0;
@@ -427,6 +428,13 @@ void guard_request_stop(struct guard *g, enum policy_reason reason, int sig, boo
         } else if (g->state.reason == POLICY_REASON_NONE)
                 g->state.reason = reason;
         guard_signal(g, sig == SIGKILL ? GUARD_EVENT_KILL : GUARD_EVENT_TERM, sig, g->prev_total_bytes);
+}
+
+void guard_poke(struct guard *g, bool detail) {
+        if (g->ended)
+                return;
+        g->force_detail |= detail;
+        guard_schedule(g, 0);
 }
 
 void guard_set_limits(struct guard *g, const struct policy_limits *l) {

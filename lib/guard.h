@@ -72,6 +72,7 @@ struct guard {
         uint64_t prev_sample_usec;
         uint64_t last_detail_usec;      /* the last sample that read every process */
         unsigned samples_since_detail;
+        bool force_detail;
         /* Every process is read at most every 100 ms, and at most every this many samples (0 or 1:
          * the time alone decides). memguard run's one job wants every process's peak; a daemon with a
          * thousand idle jobs sampled each second does not need them every second. */
@@ -105,6 +106,10 @@ int guard_adopt_group(struct guard *g);
 /* Ask the job to stop from outside the samples: forward sig (SIGTERM, SIGINT, ...) to every process
  * and, when ladder is set, SIGKILL after the grace. */
 void guard_request_stop(struct guard *g, enum policy_reason reason, int sig, bool ladder);
+
+/* Sample now, out of turn (the kernel said something changed: cgroup.events, memory.events, PSI);
+ * detail: read every process too (the group may have emptied). */
+void guard_poke(struct guard *g, bool detail);
 
 /* New limits for the ladder (a reload); the kernel ceiling is guard_set_limit's. */
 void guard_set_limits(struct guard *g, const struct policy_limits *l);

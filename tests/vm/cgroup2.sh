@@ -19,6 +19,8 @@ vm_workdir cgroup2
 vm_root_skeleton
 vm_install_built "$MEMGUARD" /mg/bin/memguard
 vm_install_built "$MEMHOG" /mg/bin/memhog
+MEMGUARDD=${MEMGUARD_VM_MEMGUARDD:-$top_builddir/daemon/memguardd}
+[ -x "$MEMGUARDD" ] && vm_install_built "$MEMGUARDD" /mg/bin/memguardd
 vm_copy_elf "$JQ"
 vm_install_busybox
 vm_install_guest_scripts "$VM_SRCDIR"/guest-cgroup2.sh

@@ -219,6 +219,43 @@ t_under_limit() {
         note "exit $RC; /sys/fs/cgroup now: $(ls /sys/fs/cgroup | grep -v '\.' | tr '\n' ' ')"
 }
 
+# --- memguardd on the real kernel: its notifications ------------------------------------------------
+# A [watch]ed job under a profile sampled only every 30 s: the kernel's cgroup.events ("populated 0")
+# must tell memguardd at once that the job's group emptied, long before its next sample.
+t_daemon_events() {
+        command -v memguardd >/dev/null || { fail "memguardd is not in the guest"; return; }
+        d=$MG_W/daemon
+        mkdir -p "$d" /sys/fs/cgroup/mgev
+        echo +memory >/sys/fs/cgroup/mgev/cgroup.subtree_control 2>/dev/null
+        printf '[daemon]\nsocket = %s/sock\nstate-dir = %s/state\n[profile slow]\nmax-memory = 256M\ninterval = 30s\n[watch ev]\ncgroup = /mgev/job-*\nprofile = slow\n' "$d" "$d" >"$d/memguard.conf"
+        memguardd -d -f "$d/memguard.conf" </dev/null >"$d/log" 2>&1 &
+        dpid=$!
+        mkdir /sys/fs/cgroup/mgev/job-1
+        sh -c 'echo $$ >/sys/fs/cgroup/mgev/job-1/cgroup.procs && exec sleep 6' &
+        jpid=$!
+        _i=0
+        while ! grep -q 'found by \[watch ev\]' "$d/log"; do
+                _i=$((_i + 1)); [ $_i -gt 200 ] && break; sleep 0.05
+        done
+        grep -q 'found by \[watch ev\]' "$d/log" || fail "memguardd did not pick up /mgev/job-1"
+        wait "$jpid"
+        t0=$(now)
+        _i=0
+        while ! grep -q 'ended (by itself)' "$d/log"; do
+                _i=$((_i + 1)); [ $_i -gt 200 ] && break; sleep 0.05
+        done
+        if grep -q 'ended (by itself)' "$d/log"; then
+                expect_num "seconds from the job's exit to memguardd's record (the next sample was 30s away)" \
+                        "$(elapsed_since "$t0")" '<' 10
+        else
+                fail "memguardd did not notice within 10s that the job ended (no cgroup.events notification?)"
+        fi
+        kill -TERM "$dpid"; wait "$dpid"
+        context_file "memguardd log" "$d/log"
+        rmdir /sys/fs/cgroup/mgev/job-1 /sys/fs/cgroup/mgev 2>/dev/null
+        note "memguardd recorded the end $(elapsed_since "$t0")s after the job's exit"
+}
+
 t env "the guest has cgroup2 with the memory controller and memguard"
 t ladder_term "a fast allocator over the kill threshold is stopped by SIGTERM, exit 10"
 t ladder_kill "a job that ignores SIGTERM is SIGKILLed after --grace, exit 10"
@@ -227,4 +264,5 @@ t oom_kill "a kernel OOM kill at memory.max (memory.events oom_kill) is reported
 t kill_tree "cgroup.kill ends a forking tree (children, a double-forked grandchild, a fork loop)"
 t peak "the reported peak agrees with the job cgroup's memory.peak"
 t under_limit "a job under its limit exits with its own code and leaves no cgroup behind"
+t daemon_events "memguardd hears from cgroup.events when a watched job's group empties, not at its next sample"
 finish
