@@ -1,33 +1,32 @@
 /* SPDX-License-Identifier: MIT */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <inttypes.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 
+#include "adopt.h"
+#include "bus.h"
 #include "cgroup.h"
 #include "conf.h"
 #include "events.h"
 #include "guard.h"
-#include "bus.h"
 #include "hooks.h"
-#include "report.h"
 #include "job.h"
+#include "kevents.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
 #include "procfs.h"
+#include "report.h"
 #include "state.h"
 #include "sysroot.h"
 #include "units.h"
@@ -39,8 +38,6 @@
 #define MANAGER_DETAIL_EVERY_SAMPLES 10
 /* A daemon job's timeline: enough for its shape, little for a thousand jobs. */
 #define MANAGER_JOB_SAMPLES_MAX 512
-/* How deep below the root the [watch] scan walks: scheduler hierarchies are a few levels. */
-#define MANAGER_WATCH_MAX_DEPTH 8
 /* Persist a job's peak when it has grown by this fraction since the last write: a restart then loses
  * at most this much of the peak, and a growing job does not write on every sample. */
 #define MANAGER_PEAK_SAVE_RATIO 1.05
@@ -53,7 +50,7 @@
 
 static size_t manager_count_active(const struct manager *m);
 
-static void manager_notify_status(struct manager *m) {
+void manager_notify_status(struct manager *m) {
         m->n_jobs = manager_count_active(m);
         sd_notifyf(0, "STATUS=supervising %zu job%s", m->n_jobs, m->n_jobs == 1 ? "" : "s");
 }
@@ -68,7 +65,7 @@ static const char *manager_user_name(uid_t uid, char *buf, size_t size) {
         return buf;
 }
 
-static void manager_limits_from_profile(const struct manager *m, const struct conf_profile *p,
+void manager_limits_from_profile(const struct manager *m, const struct conf_profile *p,
                                         struct policy_limits *l) {
         policy_limits_init(l);
         l->max_bytes = p->max_memory;
@@ -83,7 +80,7 @@ static void manager_limits_from_profile(const struct manager *m, const struct co
         l->interval_max_usec = m->conf->daemon.interval_usec;
 }
 
-static const struct conf_profile *manager_profile(const struct manager *m, const char *name) {
+const struct conf_profile *manager_profile(const struct manager *m, const char *name) {
         const struct conf_profile *p = name ? conf_profile(m->conf, name) : NULL;
         if (!p)
                 p = conf_profile(m->conf, m->conf->daemon.default_profile);
@@ -92,18 +89,10 @@ static const struct conf_profile *manager_profile(const struct manager *m, const
         return p;
 }
 
-static void mjob_unwatch(struct mjob *j) {
-        for (size_t i = 0; i < ELEMENTSOF(j->event_fds); i++) {
-                if (j->event_fds[i] >= 0 && j->manager->epoll_fd >= 0)
-                        (void) epoll_ctl(j->manager->epoll_fd, EPOLL_CTL_DEL, j->event_fds[i], NULL);
-                j->event_fds[i] = safe_close(j->event_fds[i]);
-        }
-}
-
 static void mjob_free(struct mjob *j) {
         if (!j)
                 return;
-        mjob_unwatch(j);
+        kevents_unwatch_job(j);
         if (j->finish_call)
                 bus_finish_abandon(j);
         guard_free(j->guard);
@@ -193,7 +182,7 @@ int mjob_report(const struct mjob *j, const char *format, char **ret, int *ret_e
 }
 
 /* The directory of a job's cgroup in the hierarchy the backend uses, relative to the cgroup root. */
-static char *manager_job_dir(struct manager *m, const char *cgroup) {
+char *manager_job_dir(struct manager *m, const char *cgroup) {
         struct cgroup_layout l = {};
         if (!cgroup || cgroup_layout_read(m->sysroot, 0, &l) < 0)
                 return NULL;
@@ -204,7 +193,7 @@ static char *manager_job_dir(struct manager *m, const char *cgroup) {
 }
 
 /* The job's record, in the state directory and on its cgroup: either one brings it back. */
-static void manager_job_save(struct manager *m, struct mjob *j) {
+void manager_job_save(struct manager *m, struct mjob *j) {
         _cleanup_free_ char *text = NULL;
         int r = state_format(m->state_dir, j, &text);
         if (r >= 0)
@@ -305,7 +294,7 @@ static void manager_guard_event(struct guard *g, const struct guard_event *ev, v
                                                                                   : g->limits.max_bytes);
                 (void) state_remove(m->state_dir, j->id);
                 /* The group goes now; the job's numbers stay a while for its report. */
-                mjob_unwatch(j);
+                kevents_unwatch_job(j);
                 backend_release(g->backend);
                 j->ended = true;
                 j->ended_usec = guard_now_mono();
@@ -320,42 +309,8 @@ static void manager_guard_event(struct guard *g, const struct guard_event *ev, v
         }
 }
 
-/* The kernel tells the job's group emptied (cgroup.events "populated 0") and that it hit high, max
- * or an OOM kill (memory.events) at once: the job is sampled then rather than at its next turn. On a
- * cgroup1 host the unified twin has cgroup.events; v1 has no such file. */
-static void manager_watch_job(struct manager *m, struct mjob *j) {
-        if (m->epoll_fd < 0 || m->backend_kind == BACKEND_PROCFS)
-                return;
-        struct cgroup_layout l = {};
-        if (cgroup_layout_read(m->sysroot, 0, &l) < 0)
-                return;
-        char *dirs[2] = {};
-        if (m->backend_kind == BACKEND_CGROUP2 && j->cgroup) {
-                dirs[0] = cgroup_dir(l.v2_mount, l.v2_root, j->cgroup, "cgroup.events");
-                dirs[1] = cgroup_dir(l.v2_mount, l.v2_root, j->cgroup, "memory.events");
-        } else if (j->unified_cgroup && l.v2_mount)
-                dirs[0] = cgroup_dir(l.v2_mount, l.v2_root, j->unified_cgroup, "cgroup.events");
-        cgroup_layout_done(&l);
-        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-                if (!dirs[i])
-                        continue;
-                int fd = sysroot_open_cgroup(m->sysroot, dirs[i], O_RDONLY);
-                free(dirs[i]);
-                if (fd < 0)
-                        continue;
-                char buf[256];
-                (void) pread(fd, buf, sizeof(buf), 0);  /* arm: the next change raises POLLPRI */
-                struct epoll_event ev = { .events = EPOLLPRI, .data.ptr = j };
-                if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-                        safe_close(fd);
-                        continue;
-                }
-                j->event_fds[i] = fd;
-        }
-}
-
 /* Creates the job: backend (a new group, or an existing one adopted), guard, state. */
-static int manager_add_job(struct manager *m, enum mjob_source source, const struct backend_config *bc,
+int manager_add_job(struct manager *m, enum mjob_source source, const struct backend_config *bc,
                            const struct policy_limits *limits, const char *profile, const char *watch,
                            uid_t uid, char *const *argv, uint64_t id, struct mjob **ret, char **reterr) {
         _cleanup_free_ char *why = NULL;
@@ -410,7 +365,7 @@ static int manager_add_job(struct manager *m, enum mjob_source source, const str
         j->wait_status = -1;
         j->limit_exit_code = POLICY_EXIT_LIMIT;
         j->event_fds[0] = j->event_fds[1] = -1;
-        manager_watch_job(m, j);
+        kevents_watch_job(m, j);
         j->next = m->jobs;
         m->jobs = j;
         *ret = j;
@@ -431,7 +386,7 @@ struct mjob *manager_find_job(struct manager *m, uint64_t id) {
         return NULL;
 }
 
-static struct mjob *manager_find_cgroup(struct manager *m, const char *cgroup) {
+struct mjob *manager_find_cgroup(struct manager *m, const char *cgroup) {
         for (struct mjob *j = m->jobs; j; j = j->next)
                 if (!j->ended && j->cgroup && strcmp(j->cgroup, cgroup) == 0)
                         return j;
@@ -559,117 +514,9 @@ int manager_set_limit(struct manager *m, struct mjob *j, uint64_t bytes) {
         return r;
 }
 
-/* Adopts a cgroup found by a [watch] section (or recorded before a restart). */
-static int manager_adopt(struct manager *m, const char *cgroup, const char *unified, const char *profile,
-                         const char *watch, enum mjob_source source, bool owned, const struct policy_limits *saved,
-                         uint64_t id, uid_t uid, const char *command, uint64_t start_usec, uint64_t peak) {
-        const struct conf_profile *p = manager_profile(m, profile);
-        struct policy_limits limits;
-        if (saved)
-                limits = *saved;
-        else
-                manager_limits_from_profile(m, p, &limits);
-        struct backend_config bc = {
-                .adopt_path = cgroup,
-                .adopt_unified_path = unified,
-                .adopt_owned = owned,
-                /* A scheduler's cgroup keeps the scheduler's kernel limits; our own job groups get ours. */
-                .hard_limit_bytes = owned ? limits.max_bytes : 0,
-        };
-        char *argv[] = { (char *) (command && *command ? command : cgroup), NULL };
-        _cleanup_free_ char *why = NULL;
-        struct mjob *j;
-        int r = manager_add_job(m, source, &bc, &limits, p ? p->name : profile, watch, uid, argv, id, &j, &why);
-        if (r < 0)
-                return log_warning_errno(r, "cannot supervise cgroup %s: %s", cgroup, why ? why : "%m");
-        if (start_usec)
-                j->guard->job->start_realtime_usec = j->start_realtime_usec = start_usec;
-        j->guard->job->peak_working_set_bytes = peak;
-        guard_adopt_group(j->guard);
-        manager_job_save(m, j);
-        if (id)
-                events_job(j, LOG_INFO, EVENTS_JOB_ADOPTED, 0, "supervised again after a restart (cgroup %s)", cgroup);
-        else
-                events_job(j, LOG_INFO, EVENTS_JOB_STARTED, 0, "found by [watch %s] (cgroup %s), profile %s", watch,
-                           cgroup, j->profile);
-        bus_job_started(m->bus, j);
-        manager_notify_status(m);
-        return 0;
-}
-
-static int manager_read_xattr(struct manager *m, const char *cgroup, struct state_job *ret);
-
-/* The [watch] scan: every directory of the tree the backend uses, matched against the patterns. */
-static int manager_scan_dir(struct manager *m, const char *mount, const char *root, const char *path, int depth) {
-        _cleanup_free_ char *dir = cgroup_dir(mount, root, path, NULL);
-        if (!dir)
-                return -ENOMEM;
-        int fd = sysroot_open_cgroup(m->sysroot, *dir ? dir : ".", O_RDONLY | O_DIRECTORY);
-        if (fd < 0)
-                return 0;
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return 0;
-        }
-        int added = 0;
-        struct dirent *de;
-        while ((de = readdir(d))) {
-                if (de->d_type != DT_DIR || de->d_name[0] == '.')
-                        continue;
-                _cleanup_free_ char *child = NULL;
-                if (asprintf(&child, "%s/%s", strcmp(path, "/") == 0 ? "" : path, de->d_name) < 0)
-                        break;
-                const struct conf_watch *w = conf_match_watch(m->conf, child);
-                if (w && !manager_find_cgroup(m, child)) {
-                        _cleanup_free_ pid_t *pids = NULL;
-                        size_t n = 0;
-                        _cleanup_free_ char *procs = cgroup_dir(mount, root, child, "cgroup.procs");
-                        if (procs && cgroup_read_pids(m->sysroot, procs, &pids, &n) >= 0 && n > 0) {
-                                struct state_job sj;
-                                if (manager_read_xattr(m, child, &sj) >= 0 && !manager_find_any(m, sj.id)) {
-                                        /* Ours before a restart: its id, start, limits and peak so far. */
-                                        if (manager_adopt(m, child, NULL, sj.profile, w->name, MJOB_SOURCE_WATCH, false,
-                                                          &sj.limits, sj.id, sj.uid, sj.command, sj.start_realtime_usec,
-                                                          sj.peak_bytes) >= 0)
-                                                added++;
-                                        state_job_done(&sj);
-                                        continue;
-                                }
-                                struct procfs_status st;
-                                uid_t uid = procfs_read_status(m->sysroot, pids[0], &st) >= 0 ? st.uid : 0;
-                                _cleanup_free_ char *cmd = NULL;
-                                (void) procfs_read_cmdline(m->sysroot, pids[0], &cmd);
-                                if (manager_adopt(m, child, NULL, w->profile, w->name, MJOB_SOURCE_WATCH, false, NULL,
-                                                  0, uid, cmd, 0, 0) >= 0)
-                                        added++;
-                        }
-                        continue;
-                }
-                if (depth < MANAGER_WATCH_MAX_DEPTH)
-                        added += manager_scan_dir(m, mount, root, child, depth + 1);
-        }
-        closedir(d);
-        return added;
-}
-
-int manager_scan_watches(struct manager *m) {
-        if (m->conf->n_watches == 0 || m->backend_kind == BACKEND_PROCFS)
-                return 0;
-        struct cgroup_layout l = {};
-        if (cgroup_layout_read(m->sysroot, 0, &l) < 0)
-                return 0;
-        bool v2 = m->backend_kind == BACKEND_CGROUP2;
-        const char *mount = v2 ? l.v2_mount : l.v1_memory_mount;
-        const char *root = v2 ? l.v2_root : l.v1_memory_root;
-        int n = mount ? manager_scan_dir(m, mount, root, root ? root : "/", 0) : 0;
-        cgroup_layout_done(&l);
-        return n;
-}
-
 /* host-reserve: when the host's available memory runs below it, the largest job is stopped, one at a
  * time (the next only once the last has ended: available memory lags behind a kill). */
-static void manager_check_host(struct manager *m) {
+void manager_check_host(struct manager *m) {
         uint64_t reserve = m->conf->daemon.host_reserve_bytes;
         if (reserve == 0)
                 return;
@@ -701,48 +548,9 @@ static void manager_check_host(struct manager *m) {
         guard_request_stop(victim->guard, POLICY_REASON_HOST_RESERVE, SIGTERM, true);
 }
 
-static void manager_epoll_cb(struct ev_loop *loop, ev_io *w, int revents) {
-        struct manager *m = w->data;
-        struct epoll_event evs[64];
-        int n = epoll_wait(m->epoll_fd, evs, ELEMENTSOF(evs), 0);
-        for (int i = 0; i < n; i++) {
-                if (evs[i].data.ptr == &m->psi_fd) {
-                        /* Host-wide memory pressure: look at the host and every job now. */
-                        log_info("the host is under memory pressure: sampling every job now");
-                        manager_check_host(m);
-                        for (struct mjob *j = m->jobs; j; j = j->next)
-                                if (!j->ended)
-                                        guard_poke(j->guard, false);
-                        continue;
-                }
-                struct mjob *j = evs[i].data.ptr;
-                char buf[256];
-                for (size_t k = 0; k < ELEMENTSOF(j->event_fds); k++)
-                        if (j->event_fds[k] >= 0)
-                                (void) pread(j->event_fds[k], buf, sizeof(buf), 0);  /* re-arm */
-                if (!j->ended)
-                        guard_poke(j->guard, true);
-        }
-}
-
-/* A PSI trigger on /proc/pressure/memory: 500 ms of stalls in 2 s (a multiple of 2 s is what the
- * kernel allows without CAP_SYS_RESOURCE, which a hardened unit may lack). A failed trigger write
- * leaves the fd reporting POLLPRI forever, so it is only added once the write succeeded. */
-static void manager_setup_psi(struct manager *m) {
-        m->psi_fd = sysroot_open_proc(m->sysroot, "pressure/memory", O_RDWR | O_NONBLOCK);
-        if (m->psi_fd < 0)
-                return;
-        static const char trigger[] = "some 500000 2000000";
-        struct epoll_event ev = { .events = EPOLLPRI, .data.ptr = &m->psi_fd };
-        if (write(m->psi_fd, trigger, sizeof(trigger)) < 0 || epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, m->psi_fd, &ev) < 0) {
-                log_debug_errno(errno, "no memory pressure trigger: %m");
-                m->psi_fd = safe_close(m->psi_fd);
-        }
-}
-
 static void manager_watch_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         manager_check_host(w->data);
-        manager_scan_watches(w->data);
+        adopt_scan_watches(w->data);
 }
 
 static void manager_watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents) {
@@ -828,7 +636,7 @@ int manager_reload(struct manager *m, char **reterr) {
                    m->conf->n_profiles, m->conf->n_rules, m->conf->n_watches);
         sd_notify(0, "READY=1");
         manager_notify_status(m);
-        (void) manager_scan_watches(m);
+        (void) adopt_scan_watches(m);
         return 0;
 }
 
@@ -919,107 +727,6 @@ static int manager_setup_cgroups(struct manager *m, enum backend_kind want, cons
         return 0;
 }
 
-/* One job recorded before a restart: adopted again if its group still has processes. */
-static void manager_readopt_one(struct manager *m, struct state_job *s) {
-        m->next_id = MAX(m->next_id, s->id + 1);
-        bool owned = strcmp(s->source, "registered") == 0;
-        _cleanup_free_ pid_t *pids = NULL;
-        size_t np = 0;
-        struct cgroup_layout l = {};
-        bool alive = false;
-        if (cgroup_layout_read(m->sysroot, 0, &l) >= 0) {
-                bool v2 = m->backend_kind == BACKEND_CGROUP2;
-                const char *mount = v2 ? l.v2_mount : l.v1_memory_mount;
-                const char *root = v2 ? l.v2_root : l.v1_memory_root;
-                _cleanup_free_ char *procs = mount ? cgroup_dir(mount, root, s->cgroup, "cgroup.procs") : NULL;
-                alive = procs && cgroup_read_pids(m->sysroot, procs, &pids, &np) >= 0 && np > 0;
-                if (!alive && owned && mount) {
-                        /* It ended while we were away: tidy its groups. */
-                        _cleanup_free_ char *dir = cgroup_dir(mount, root, s->cgroup, NULL);
-                        if (dir)
-                                (void) cgroup_rmdir(m->sysroot, dir, 0);
-                        if (s->unified_cgroup && l.v2_mount) {
-                                _cleanup_free_ char *udir = cgroup_dir(l.v2_mount, l.v2_root, s->unified_cgroup, NULL);
-                                if (udir)
-                                        (void) cgroup_rmdir(m->sysroot, udir, 0);
-                        }
-                }
-        }
-        cgroup_layout_done(&l);
-        if (!alive) {
-                log_info("job %" PRIu64 " (%s) ended while memguardd was not running", s->id,
-                         s->command ? s->command : s->cgroup);
-                (void) state_remove(m->state_dir, s->id);
-        } else if (manager_adopt(m, s->cgroup, s->unified_cgroup, s->profile, s->watch,
-                                 owned ? MJOB_SOURCE_REGISTERED : MJOB_SOURCE_WATCH, owned, &s->limits, s->id, s->uid,
-                                 s->command, s->start_realtime_usec, s->peak_bytes) < 0)
-                (void) state_remove(m->state_dir, s->id);
-}
-
-/* A job's record kept on its cgroup, if there is a good one. */
-static int manager_read_xattr(struct manager *m, const char *cgroup, struct state_job *ret) {
-        _cleanup_free_ char *dir = manager_job_dir(m, cgroup);
-        _cleanup_free_ char *text = NULL;
-        if (!dir || cgroup_get_xattr(m->sysroot, dir, STATE_XATTR, &text) < 0)
-                return -ENODATA;
-        int r = state_parse(text, ret);
-        if (r < 0)
-                return r;
-        /* A record copied along with a moved group, or another daemon's job (another state directory):
-         * not ours to take up. */
-        if (strcmp(ret->cgroup, cgroup) != 0 || !ret->state_dir || strcmp(ret->state_dir, m->state_dir) != 0) {
-                state_job_done(ret);
-                return -EXDEV;
-        }
-        return 0;
-}
-
-/* Jobs recorded before a restart, from the state directory, then from the records on our own job
- * groups (which survive a lost or wiped state directory). */
-static void manager_readopt(struct manager *m) {
-        struct state_job *all = NULL;
-        size_t n = 0, bad = 0;
-        int r = state_load_all(m->state_dir, &all, &n, &bad);
-        if (r < 0)
-                log_warning_errno(r, "cannot read the job records in %s: %m", m->state_dir);
-        if (bad > 0)
-                log_warning("%zu unreadable job record%s in %s/jobs renamed to *.bad", bad, bad == 1 ? "" : "s",
-                            m->state_dir);
-        for (size_t i = 0; i < n; i++) {
-                manager_readopt_one(m, &all[i]);
-                state_job_done(&all[i]);
-        }
-        free(all);
-
-        if (m->backend_kind == BACKEND_PROCFS || !m->parent_path)
-                return;
-        _cleanup_free_ char *parent = manager_job_dir(m, m->parent_path);
-        int fd = parent ? sysroot_open_cgroup(m->sysroot, *parent ? parent : ".", O_RDONLY | O_DIRECTORY) : -1;
-        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-        if (!d) {
-                safe_close(fd);
-                return;
-        }
-        struct dirent *de;
-        while ((de = readdir(d))) {
-                if (de->d_type != DT_DIR || strncmp(de->d_name, "job-", 4) != 0)
-                        continue;
-                _cleanup_free_ char *cgroup = NULL;
-                if (asprintf(&cgroup, "%s/%s", strcmp(m->parent_path, "/") == 0 ? "" : m->parent_path, de->d_name) < 0)
-                        break;
-                struct state_job sj;
-                if (manager_find_cgroup(m, cgroup) || manager_read_xattr(m, cgroup, &sj) < 0)
-                        continue;
-                if (!manager_find_any(m, sj.id)) {
-                        log_info("job %" PRIu64 ": no record in %s, taking it up from its cgroup %s", sj.id,
-                                 m->state_dir, cgroup);
-                        manager_readopt_one(m, &sj);
-                }
-                state_job_done(&sj);
-        }
-        closedir(d);
-}
-
 int manager_new(const struct manager_options *o, struct manager **ret) {
         struct manager *m = calloc(1, sizeof(*m));
         if (!m)
@@ -1057,16 +764,10 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
         }
         ev_timer_init(&m->reap_timer, manager_reap_cb, 0., (double) MANAGER_REAP_INTERVAL_USEC / 1e6);
         m->reap_timer.data = m;
-        m->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-        if (m->epoll_fd >= 0) {
-                ev_io_init(&m->epoll_io, manager_epoll_cb, m->epoll_fd, EV_READ);
-                m->epoll_io.data = m;
-                manager_setup_psi(m);
-        } else
-                log_warning_errno(errno, "no epoll set for the kernel's notifications, sampling only: %m");
+        (void) kevents_setup(m);
 
         (void) manager_setup_cgroups(m, o->backend, o->cgroup_parent);
-        manager_readopt(m);
+        adopt_records(m);
         *ret = m;
         return 0;
 }
@@ -1089,11 +790,9 @@ struct manager *manager_free(struct manager *m) {
                 ev_timer_stop(m->loop, &m->watch_timer);
                 ev_timer_stop(m->loop, &m->watchdog_timer);
                 ev_timer_stop(m->loop, &m->reap_timer);
-                ev_io_stop(m->loop, &m->epoll_io);
         }
         bus_free(m->bus);
-        safe_close(m->psi_fd);
-        safe_close(m->epoll_fd);
+        kevents_done(m);
         conf_free(m->conf);
         sysroot_free(m->sysroot);
         free(m->config_path);
@@ -1117,8 +816,7 @@ int manager_start(struct manager *m) {
         signal(SIGPIPE, SIG_IGN);
 
         ev_timer_start(m->loop, &m->reap_timer);
-        if (m->epoll_fd >= 0)
-                ev_io_start(m->loop, &m->epoll_io);
+        kevents_start(m);
 
         /* The interface: the socket must work; the system bus is a bonus where there is one. */
         int r = bus_new(m, &m->bus);

@@ -127,5 +127,17 @@ int manager_kill_job(struct manager *m, struct mjob *j, bool now);
 int manager_freeze_job(struct manager *m, struct mjob *j, bool frozen);
 int manager_set_limit(struct manager *m, struct mjob *j, uint64_t bytes);
 
-/* Rescan the cgroup tree for [watch] matches now. Returns how many jobs were added. */
-int manager_scan_watches(struct manager *m);
+/* For the daemon's own files (adopt, kevents, bus): */
+int manager_add_job(struct manager *m, enum mjob_source source, const struct backend_config *bc,
+                    const struct policy_limits *limits, const char *profile, const char *watch, uid_t uid,
+                    char *const *argv, uint64_t id, struct mjob **ret, char **reterr);
+const struct conf_profile *manager_profile(const struct manager *m, const char *name);
+void manager_limits_from_profile(const struct manager *m, const struct conf_profile *p, struct policy_limits *l);
+struct mjob *manager_find_cgroup(struct manager *m, const char *cgroup);
+/* The job's record, in the state directory and on its cgroup. */
+void manager_job_save(struct manager *m, struct mjob *j);
+/* The directory (relative to the cgroup root) of a cgroup in the hierarchy the backend uses. */
+char *manager_job_dir(struct manager *m, const char *cgroup);
+void manager_notify_status(struct manager *m);
+/* host-reserve: stop the largest job when the host runs short. */
+void manager_check_host(struct manager *m);

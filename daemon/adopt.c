@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/* Jobs memguardd did not start: existing cgroups matched by a [watch] section, and its own jobs from
+ * before a restart (their records in the state directory, or on their cgroups). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "adopt.h"
+#include "bus.h"
+#include "cgroup.h"
+#include "conf.h"
+#include "events.h"
+#include "guard.h"
+#include "job.h"
+#include "log.h"
+#include "macro.h"
+#include "manager.h"
+#include "procfs.h"
+#include "state.h"
+#include "sysroot.h"
+
+/* How deep below the root the [watch] scan walks: scheduler hierarchies are a few levels. */
+#define ADOPT_WATCH_MAX_DEPTH 8
+
+static int adopt_read_xattr(struct manager *m, const char *cgroup, struct state_job *ret);
+
+/* Adopts a cgroup found by a [watch] section (or recorded before a restart). */
+int adopt_cgroup(struct manager *m, const char *cgroup, const char *unified, const char *profile,
+                         const char *watch, enum mjob_source source, bool owned, const struct policy_limits *saved,
+                         uint64_t id, uid_t uid, const char *command, uint64_t start_usec, uint64_t peak) {
+        const struct conf_profile *p = manager_profile(m, profile);
+        struct policy_limits limits;
+        if (saved)
+                limits = *saved;
+        else
+                manager_limits_from_profile(m, p, &limits);
+        struct backend_config bc = {
+                .adopt_path = cgroup,
+                .adopt_unified_path = unified,
+                .adopt_owned = owned,
+                /* A scheduler's cgroup keeps the scheduler's kernel limits; our own job groups get ours. */
+                .hard_limit_bytes = owned ? limits.max_bytes : 0,
+        };
+        char *argv[] = { (char *) (command && *command ? command : cgroup), NULL };
+        _cleanup_free_ char *why = NULL;
+        struct mjob *j;
+        int r = manager_add_job(m, source, &bc, &limits, p ? p->name : profile, watch, uid, argv, id, &j, &why);
+        if (r < 0)
+                return log_warning_errno(r, "cannot supervise cgroup %s: %s", cgroup, why ? why : "%m");
+        if (start_usec)
+                j->guard->job->start_realtime_usec = j->start_realtime_usec = start_usec;
+        j->guard->job->peak_working_set_bytes = peak;
+        guard_adopt_group(j->guard);
+        manager_job_save(m, j);
+        if (id)
+                events_job(j, LOG_INFO, EVENTS_JOB_ADOPTED, 0, "supervised again after a restart (cgroup %s)", cgroup);
+        else
+                events_job(j, LOG_INFO, EVENTS_JOB_STARTED, 0, "found by [watch %s] (cgroup %s), profile %s", watch,
+                           cgroup, j->profile);
+        bus_job_started(m->bus, j);
+        manager_notify_status(m);
+        return 0;
+}
+
+/* The [watch] scan: every directory of the tree the backend uses, matched against the patterns. */
+static int adopt_scan_dir(struct manager *m, const char *mount, const char *root, const char *path, int depth) {
+        _cleanup_free_ char *dir = cgroup_dir(mount, root, path, NULL);
+        if (!dir)
+                return -ENOMEM;
+        int fd = sysroot_open_cgroup(m->sysroot, *dir ? dir : ".", O_RDONLY | O_DIRECTORY);
+        if (fd < 0)
+                return 0;
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                safe_close(fd);
+                return 0;
+        }
+        int added = 0;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                        continue;
+                _cleanup_free_ char *child = NULL;
+                if (asprintf(&child, "%s/%s", strcmp(path, "/") == 0 ? "" : path, de->d_name) < 0)
+                        break;
+                const struct conf_watch *w = conf_match_watch(m->conf, child);
+                if (w && !manager_find_cgroup(m, child)) {
+                        _cleanup_free_ pid_t *pids = NULL;
+                        size_t n = 0;
+                        _cleanup_free_ char *procs = cgroup_dir(mount, root, child, "cgroup.procs");
+                        if (procs && cgroup_read_pids(m->sysroot, procs, &pids, &n) >= 0 && n > 0) {
+                                struct state_job sj;
+                                if (adopt_read_xattr(m, child, &sj) >= 0 && !manager_find_any(m, sj.id)) {
+                                        /* Ours before a restart: its id, start, limits and peak so far. */
+                                        if (adopt_cgroup(m, child, NULL, sj.profile, w->name, MJOB_SOURCE_WATCH, false,
+                                                          &sj.limits, sj.id, sj.uid, sj.command, sj.start_realtime_usec,
+                                                          sj.peak_bytes) >= 0)
+                                                added++;
+                                        state_job_done(&sj);
+                                        continue;
+                                }
+                                struct procfs_status st;
+                                uid_t uid = procfs_read_status(m->sysroot, pids[0], &st) >= 0 ? st.uid : 0;
+                                _cleanup_free_ char *cmd = NULL;
+                                (void) procfs_read_cmdline(m->sysroot, pids[0], &cmd);
+                                if (adopt_cgroup(m, child, NULL, w->profile, w->name, MJOB_SOURCE_WATCH, false, NULL,
+                                                  0, uid, cmd, 0, 0) >= 0)
+                                        added++;
+                        }
+                        continue;
+                }
+                if (depth < ADOPT_WATCH_MAX_DEPTH)
+                        added += adopt_scan_dir(m, mount, root, child, depth + 1);
+        }
+        closedir(d);
+        return added;
+}
+
+int adopt_scan_watches(struct manager *m) {
+        if (m->conf->n_watches == 0 || m->backend_kind == BACKEND_PROCFS)
+                return 0;
+        struct cgroup_layout l = {};
+        if (cgroup_layout_read(m->sysroot, 0, &l) < 0)
+                return 0;
+        bool v2 = m->backend_kind == BACKEND_CGROUP2;
+        const char *mount = v2 ? l.v2_mount : l.v1_memory_mount;
+        const char *root = v2 ? l.v2_root : l.v1_memory_root;
+        int n = mount ? adopt_scan_dir(m, mount, root, root ? root : "/", 0) : 0;
+        cgroup_layout_done(&l);
+        return n;
+}
+
+/* One job recorded before a restart: adopted again if its group still has processes. */
+static void adopt_record(struct manager *m, struct state_job *s) {
+        m->next_id = MAX(m->next_id, s->id + 1);
+        bool owned = strcmp(s->source, "registered") == 0;
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t np = 0;
+        struct cgroup_layout l = {};
+        bool alive = false;
+        if (cgroup_layout_read(m->sysroot, 0, &l) >= 0) {
+                bool v2 = m->backend_kind == BACKEND_CGROUP2;
+                const char *mount = v2 ? l.v2_mount : l.v1_memory_mount;
+                const char *root = v2 ? l.v2_root : l.v1_memory_root;
+                _cleanup_free_ char *procs = mount ? cgroup_dir(mount, root, s->cgroup, "cgroup.procs") : NULL;
+                alive = procs && cgroup_read_pids(m->sysroot, procs, &pids, &np) >= 0 && np > 0;
+                if (!alive && owned && mount) {
+                        /* It ended while we were away: tidy its groups. */
+                        _cleanup_free_ char *dir = cgroup_dir(mount, root, s->cgroup, NULL);
+                        if (dir)
+                                (void) cgroup_rmdir(m->sysroot, dir, 0);
+                        if (s->unified_cgroup && l.v2_mount) {
+                                _cleanup_free_ char *udir = cgroup_dir(l.v2_mount, l.v2_root, s->unified_cgroup, NULL);
+                                if (udir)
+                                        (void) cgroup_rmdir(m->sysroot, udir, 0);
+                        }
+                }
+        }
+        cgroup_layout_done(&l);
+        if (!alive) {
+                log_info("job %" PRIu64 " (%s) ended while memguardd was not running", s->id,
+                         s->command ? s->command : s->cgroup);
+                (void) state_remove(m->state_dir, s->id);
+        } else if (adopt_cgroup(m, s->cgroup, s->unified_cgroup, s->profile, s->watch,
+                                 owned ? MJOB_SOURCE_REGISTERED : MJOB_SOURCE_WATCH, owned, &s->limits, s->id, s->uid,
+                                 s->command, s->start_realtime_usec, s->peak_bytes) < 0)
+                (void) state_remove(m->state_dir, s->id);
+}
+
+/* A job's record kept on its cgroup, if there is a good one. */
+static int adopt_read_xattr(struct manager *m, const char *cgroup, struct state_job *ret) {
+        _cleanup_free_ char *dir = manager_job_dir(m, cgroup);
+        _cleanup_free_ char *text = NULL;
+        if (!dir || cgroup_get_xattr(m->sysroot, dir, STATE_XATTR, &text) < 0)
+                return -ENODATA;
+        int r = state_parse(text, ret);
+        if (r < 0)
+                return r;
+        /* A record copied along with a moved group, or another daemon's job (another state directory):
+         * not ours to take up. */
+        if (strcmp(ret->cgroup, cgroup) != 0 || !ret->state_dir || strcmp(ret->state_dir, m->state_dir) != 0) {
+                state_job_done(ret);
+                return -EXDEV;
+        }
+        return 0;
+}
+
+/* Jobs recorded before a restart, from the state directory, then from the records on our own job
+ * groups (which survive a lost or wiped state directory). */
+void adopt_records(struct manager *m) {
+        struct state_job *all = NULL;
+        size_t n = 0, bad = 0;
+        int r = state_load_all(m->state_dir, &all, &n, &bad);
+        if (r < 0)
+                log_warning_errno(r, "cannot read the job records in %s: %m", m->state_dir);
+        if (bad > 0)
+                log_warning("%zu unreadable job record%s in %s/jobs renamed to *.bad", bad, bad == 1 ? "" : "s",
+                            m->state_dir);
+        for (size_t i = 0; i < n; i++) {
+                adopt_record(m, &all[i]);
+                state_job_done(&all[i]);
+        }
+        free(all);
+
+        if (m->backend_kind == BACKEND_PROCFS || !m->parent_path)
+                return;
+        _cleanup_free_ char *parent = manager_job_dir(m, m->parent_path);
+        int fd = parent ? sysroot_open_cgroup(m->sysroot, *parent ? parent : ".", O_RDONLY | O_DIRECTORY) : -1;
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                safe_close(fd);
+                return;
+        }
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (de->d_type != DT_DIR || strncmp(de->d_name, "job-", 4) != 0)
+                        continue;
+                _cleanup_free_ char *cgroup = NULL;
+                if (asprintf(&cgroup, "%s/%s", strcmp(m->parent_path, "/") == 0 ? "" : m->parent_path, de->d_name) < 0)
+                        break;
+                struct state_job sj;
+                if (manager_find_cgroup(m, cgroup) || adopt_read_xattr(m, cgroup, &sj) < 0)
+                        continue;
+                if (!manager_find_any(m, sj.id)) {
+                        log_info("job %" PRIu64 ": no record in %s, taking it up from its cgroup %s", sj.id,
+                                 m->state_dir, cgroup);
+                        adopt_record(m, &sj);
+                }
+                state_job_done(&sj);
+        }
+        closedir(d);
+}
+
