@@ -1,20 +1,15 @@
 /* SPDX-License-Identifier: MIT */
+/* org.memguard.Manager1 and org.memguard.Job1: the methods, properties and signals, each method
+ * authorising its caller by uid. transport.c puts them on the socket and the system bus. */
 #include <errno.h>
-#include <poll.h>
-#include <stdarg.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 #include <systemd/sd-bus.h>
-#include <systemd/sd-daemon.h>
 
 #include "bus.h"
 #include "cgroup.h"
@@ -26,45 +21,15 @@
 #include "manager.h"
 #include "procfs.h"
 #include "sysroot.h"
+#include "transport.h"
 
 /* Limits on what a caller may send: a command line is for people to read, not a data channel. */
 #define BUS_ARGV_MAX 4096
 #define BUS_ARGV_BYTES_MAX (256 * 1024)
-/* One user may hold this many connections to the socket: a user opening connections in a loop must not
- * use up the daemon's descriptors and lock root (and everyone else) out. */
-#define BUS_CONNECTIONS_PER_USER 32
-/* When accept() fails for want of descriptors, wait this long rather than spin on a readable socket. */
-#define BUS_ACCEPT_PAUSE_USEC (100 * USEC_PER_MSEC)
-/* A lost system bus (dbus-daemon restarted) is tried again this often; the socket keeps serving. */
-#define BUS_RECONNECT_USEC (5 * USEC_PER_SEC)
 /* "memguard show" gets this many of the latest samples. */
 #define BUS_SAMPLES_SHOWN 20
 
 #define BUS_ERROR_NO_SUCH_JOB "org.memguard.Manager1.Error.NoSuchJob"
-
-struct bus_conn {
-        struct bus *bus;
-        sd_bus *sd;
-        uid_t uid;                      /* the peer's, for the per-user cap; 0 for the system bus */
-        ev_io io;
-        ev_timer timer;
-        ev_prepare prepare;
-        bool system;
-        struct bus_conn *next;
-};
-
-struct bus {
-        struct manager *m;
-        int listen_fd;
-        ev_timer accept_pause;          /* out of descriptors: accept again a little later */
-        bool socket_created;
-        bool activated;                 /* the socket came from the service manager */
-        ev_io listen_io;
-        ev_timer reconnect;
-        sd_id128_t server_id;
-        uint64_t next_peer;
-        struct bus_conn *conns;
-};
 
 static const sd_bus_vtable bus_manager_vtable[];
 static const sd_bus_vtable bus_job_vtable[];
@@ -72,105 +37,6 @@ static const sd_bus_vtable bus_hello_vtable[];
 static int bus_job_find(sd_bus *sd, const char *path, const char *interface, void *userdata, void **ret_found,
                         sd_bus_error *err);
 static int bus_job_enumerate(sd_bus *sd, const char *prefix, void *userdata, char ***ret_nodes, sd_bus_error *err);
-
-/* --- libev glue --------------------------------------------------------------------------------- */
-
-static void bus_conn_free(struct bus_conn *c) {
-        if (!c)
-                return;
-        struct bus *b = c->bus;
-        for (struct bus_conn **p = &b->conns; *p; p = &(*p)->next)
-                if (*p == c) {
-                        *p = c->next;
-                        break;
-                }
-        struct ev_loop *loop = b->m->loop;
-        ev_io_stop(loop, &c->io);
-        ev_timer_stop(loop, &c->timer);
-        ev_prepare_stop(loop, &c->prepare);
-        if (c->system)
-                ev_timer_start(loop, &b->reconnect);
-        sd_bus_flush_close_unref(c->sd);
-        free(c);
-}
-
-static void bus_conn_process(struct bus_conn *c) {
-        int r;
-        while ((r = sd_bus_process(c->sd, NULL)) > 0)
-                ;
-        if (r < 0) {
-                log_debug_errno(r, "D-Bus connection closed: %m");
-                bus_conn_free(c);
-        }
-}
-
-static void bus_io_cb(struct ev_loop *loop, ev_io *w, int revents) {
-        bus_conn_process(w->data);
-}
-
-static void bus_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
-        bus_conn_process(w->data);
-}
-
-/* Before every poll: wait for what sd-bus wants (output queued from a timer callback, too) and
- * until its next timeout, which is absolute CLOCK_MONOTONIC. */
-static void bus_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents) {
-        struct bus_conn *c = w->data;
-        int events = sd_bus_get_events(c->sd);
-        if (events < 0)
-                return;
-        int want = (events & POLLIN ? EV_READ : 0) | (events & POLLOUT ? EV_WRITE : 0);
-        if (want != (c->io.events & (EV_READ | EV_WRITE))) {
-                ev_io_stop(loop, &c->io);
-                ev_io_set(&c->io, c->io.fd, want);
-                if (want)
-                        ev_io_start(loop, &c->io);
-        }
-        uint64_t until;
-        ev_timer_stop(loop, &c->timer);
-        if (sd_bus_get_timeout(c->sd, &until) >= 0 && until != UINT64_MAX) {
-                struct timespec ts;
-                clock_gettime(CLOCK_MONOTONIC, &ts);
-                uint64_t now = (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-                ev_timer_set(&c->timer, until > now ? (double) (until - now) / 1e6 : 0., 0.);
-                ev_timer_start(loop, &c->timer);
-        }
-}
-
-static int bus_conn_attach(struct bus *b, sd_bus *sd, bool system) {
-        struct bus_conn *c = calloc(1, sizeof(*c));
-        if (!c)
-                return -ENOMEM;
-        c->bus = b;
-        c->sd = sd;
-        c->system = system;
-        int r = sd_bus_add_object_vtable(sd, NULL, BUS_PATH, BUS_INTERFACE, bus_manager_vtable, b);
-        if (r >= 0)
-                r = sd_bus_add_fallback_vtable(sd, NULL, BUS_JOB_PREFIX, BUS_JOB_INTERFACE, bus_job_vtable,
-                                               bus_job_find, b);
-        if (r >= 0)
-                r = sd_bus_add_node_enumerator(sd, NULL, BUS_JOB_PREFIX, bus_job_enumerate, b);
-        if (r >= 0)
-                r = sd_bus_add_object_manager(sd, NULL, BUS_PATH);
-        if (r >= 0 && !system)
-                r = sd_bus_add_object_vtable(sd, NULL, "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                             bus_hello_vtable, b);
-        if (r < 0) {
-                free(c);
-                return r;
-        }
-        ev_io_init(&c->io, bus_io_cb, sd_bus_get_fd(sd), EV_READ);
-        c->io.data = c;
-        ev_io_start(b->m->loop, &c->io);
-        ev_timer_init(&c->timer, bus_timer_cb, 0., 0.);
-        c->timer.data = c;
-        ev_prepare_init(&c->prepare, bus_prepare_cb);
-        c->prepare.data = c;
-        ev_prepare_start(b->m->loop, &c->prepare);
-        c->next = b->conns;
-        b->conns = c;
-        return 0;
-}
 
 /* --- who is asking ---------------------------------------------------------------------------------- */
 
@@ -862,136 +728,19 @@ void bus_job_ended(struct bus *b, const struct mjob *j) {
         bus_emit(b, "JobEnded", "tis", j->id, j->wait_status, verdict);
 }
 
-/* --- transports ------------------------------------------------------------------------------------- */
-
-static void bus_accept_pause_cb(struct ev_loop *loop, ev_timer *w, int revents) {
-        struct bus *b = w->data;
-        ev_io_start(loop, &b->listen_io);
-}
-
-static size_t bus_connections_of(const struct bus *b, uid_t uid) {
-        size_t n = 0;
-        for (const struct bus_conn *c = b->conns; c; c = c->next)
-                n += !c->system && c->uid == uid;
-        return n;
-}
-
-static void bus_accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
-        struct bus *b = w->data;
-        int fd = accept4(b->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                        /* The socket stays readable: pause instead of spinning, and say so once. */
-                        if (!ev_is_active(&b->accept_pause))
-                                log_warning_errno(errno, "cannot accept on the control socket, pausing: %m");
-                        ev_io_stop(loop, &b->listen_io);
-                        ev_timer_set(&b->accept_pause, (double) BUS_ACCEPT_PAUSE_USEC / 1e6, 0.);
-                        ev_timer_start(loop, &b->accept_pause);
-                } else if (errno != EAGAIN && errno != EINTR)
-                        log_warning_errno(errno, "cannot accept a connection on the control socket: %m");
-                return;
-        }
-        struct ucred cred = {};
-        socklen_t len = sizeof(cred);
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-            (cred.uid != 0 && bus_connections_of(b, cred.uid) >= BUS_CONNECTIONS_PER_USER)) {
-                log_debug("refusing a connection from uid %u: it holds %d already", (unsigned) cred.uid,
-                          BUS_CONNECTIONS_PER_USER);
-                safe_close(fd);
-                return;
-        }
-        sd_bus *sd = NULL;
-        int r = sd_bus_new(&sd);
+int bus_add_objects(struct bus *b, sd_bus *sd, bool system) {
+        int r = sd_bus_add_object_vtable(sd, NULL, BUS_PATH, BUS_INTERFACE, bus_manager_vtable, b);
         if (r >= 0)
-                r = sd_bus_set_fd(sd, fd, fd);
+                r = sd_bus_add_fallback_vtable(sd, NULL, BUS_JOB_PREFIX, BUS_JOB_INTERFACE, bus_job_vtable,
+                                               bus_job_find, b);
         if (r >= 0)
-                r = sd_bus_set_server(sd, 1, b->server_id);
+                r = sd_bus_add_node_enumerator(sd, NULL, BUS_JOB_PREFIX, bus_job_enumerate, b);
         if (r >= 0)
-                r = sd_bus_negotiate_fds(sd, 1);
-        if (r >= 0)
-                r = sd_bus_set_description(sd, "control-socket-peer");
-        if (r >= 0)
-                r = sd_bus_start(sd);
-        if (r >= 0)
-                r = bus_conn_attach(b, sd, false);
-        if (r >= 0)
-                b->conns->uid = cred.uid;
-        if (r < 0) {
-                log_warning_errno(r, "cannot serve a connection on the control socket: %m");
-                if (sd)
-                        sd_bus_flush_close_unref(sd);
-                else
-                        safe_close(fd);
-        }
-}
-
-static int bus_listen(struct bus *b, const char *path) {
-        /* Socket activation (memguardd.socket) hands it over ready. */
-        int n = sd_listen_fds(1);
-        if (n > 0) {
-                b->listen_fd = SD_LISTEN_FDS_START;
-                b->activated = true;
-                (void) fcntl(b->listen_fd, F_SETFL, fcntl(b->listen_fd, F_GETFL) | O_NONBLOCK);
-                return 0;
-        }
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return log_error_errno(ENAMETOOLONG, "the socket path %s is too long", path);
-        strcpy(sa.sun_path, path);
-
-        _cleanup_free_ char *dir = strdup(path);
-        if (dir)
-                (void) mkdir(dirname(dir), 0755);
-
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return log_error_errno(errno, "cannot create the control socket: %m");
-        /* A second daemon on the same socket would steal the first one's clients. */
-        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (probe >= 0 && connect(probe, (struct sockaddr *) &sa, sizeof(sa)) == 0) {
-                safe_close(probe);
-                safe_close(fd);
-                return log_error_errno(EADDRINUSE, "another memguardd already serves %s", path);
-        }
-        safe_close(probe);
-        (void) unlink(path);
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-                int r = log_error_errno(errno, "cannot bind the control socket %s: %m", path);
-                safe_close(fd);
-                return r;
-        }
-        /* Anyone may connect: every method decides from the caller's uid. */
-        (void) chmod(path, 0666);
-        if (listen(fd, SOMAXCONN) < 0) {
-                int r = log_error_errno(errno, "cannot listen on %s: %m", path);
-                safe_close(fd);
-                return r;
-        }
-        b->listen_fd = fd;
-        b->socket_created = true;
-        return 0;
-}
-
-static int bus_connect_system(struct bus *b) {
-        sd_bus *sd = NULL;
-        int r = sd_bus_open_system_with_description(&sd, "memguardd");
-        if (r >= 0)
-                r = sd_bus_request_name(sd, BUS_NAME, 0);
-        if (r >= 0)
-                r = bus_conn_attach(b, sd, true);
-        if (r < 0) {
-                sd_bus_flush_close_unref(sd);
-                return r;
-        }
-        log_info("serving %s on the system bus", BUS_NAME);
-        return 0;
-}
-
-static void bus_reconnect_cb(struct ev_loop *loop, ev_timer *w, int revents) {
-        struct bus *b = w->data;
-        ev_timer_stop(loop, w);
-        if (bus_connect_system(b) < 0)
-                ev_timer_start(loop, w);
+                r = sd_bus_add_object_manager(sd, NULL, BUS_PATH);
+        if (r >= 0 && !system)
+                r = sd_bus_add_object_vtable(sd, NULL, "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                             bus_hello_vtable, b);
+        return r;
 }
 
 int bus_new(struct manager *m, struct bus **ret) {
@@ -999,30 +748,11 @@ int bus_new(struct manager *m, struct bus **ret) {
         if (!b)
                 return -ENOMEM;
         b->m = m;
-        b->listen_fd = -1;
-        (void) sd_id128_randomize(&b->server_id);
-        ev_timer_init(&b->reconnect, bus_reconnect_cb, (double) BUS_RECONNECT_USEC / 1e6, 0.);
-        b->reconnect.data = b;
-        ev_timer_init(&b->accept_pause, bus_accept_pause_cb, 0., 0.);
-        b->accept_pause.data = b;
-
-        int r = bus_listen(b, m->socket_path);
+        int r = transport_start(b);
         if (r < 0) {
                 free(b);
                 return r;
         }
-        ev_io_init(&b->listen_io, bus_accept_cb, b->listen_fd, EV_READ);
-        b->listen_io.data = b;
-        ev_io_start(m->loop, &b->listen_io);
-        if (b->activated)
-                log_info("serving %s on the socket the service manager passed", BUS_INTERFACE);
-        else
-                log_info("serving %s on %s", BUS_INTERFACE, m->socket_path);
-
-        /* No system bus is no failure: the socket serves the same interface. */
-        r = bus_connect_system(b);
-        if (r < 0)
-                log_info("not on the system bus (%s); the control socket serves alone", strerror(-r));
         *ret = b;
         return 0;
 }
@@ -1030,17 +760,7 @@ int bus_new(struct manager *m, struct bus **ret) {
 struct bus *bus_free(struct bus *b) {
         if (!b)
                 return NULL;
-        while (b->conns) {
-                struct bus_conn *c = b->conns;
-                c->system = false;  /* no reconnection while tearing down */
-                bus_conn_free(c);
-        }
-        ev_timer_stop(b->m->loop, &b->reconnect);
-        ev_timer_stop(b->m->loop, &b->accept_pause);
-        ev_io_stop(b->m->loop, &b->listen_io);
-        if (b->socket_created)
-                (void) unlink(b->m->socket_path);
-        safe_close(b->listen_fd);
+        transport_stop(b);
         free(b);
         return NULL;
 }

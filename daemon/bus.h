@@ -6,9 +6,11 @@
  * controls all. The interface is versioned in its name: a changed method gets a new name. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct bus;
+struct sd_bus;
 struct manager;
 struct mjob;
 
@@ -22,6 +24,9 @@ struct mjob;
  * one answers. Only a socket that cannot be set up is an error. */
 int bus_new(struct manager *m, struct bus **ret);
 struct bus *bus_free(struct bus *b);
+
+/* Puts the interface's objects on a connection (the transports call it for each). */
+int bus_add_objects(struct bus *b, struct sd_bus *sd, bool system);
 
 void bus_job_started(struct bus *b, const struct mjob *j);
 void bus_job_warning(struct bus *b, const struct mjob *j, uint64_t current_bytes);
