@@ -128,7 +128,7 @@ static int run_parse_args(int argc, char **argv, struct run_args *a) {
                 { "no-daemon", no_argument, NULL, ARG_NO_DAEMON },
                 {}
         };
-        int c, r;
+        int c;
 
         policy_limits_init(&a->limits);
         a->backend = BACKEND_AUTO;
@@ -226,8 +226,7 @@ static int run_parse_args(int argc, char **argv, struct run_args *a) {
                 return -EINVAL;
         }
         a->command = argv + optind;
-        r = 0;
-        return r;
+        return 0;
 }
 
 static void run_signal_handler(int sig, siginfo_t *si, void *ctx) {

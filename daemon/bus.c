@@ -472,7 +472,7 @@ static int bus_method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *
                 return sd_bus_error_set_errnof(err, -r, "cannot tell who is calling");
         if (uid != 0)
                 return sd_bus_error_setf(err, SD_BUS_ERROR_ACCESS_DENIED, "only root may reload the configuration");
-        _cleanup_free_ char *errors = NULL;
+        struct conf_errors errors = {};
         r = manager_reload(b->m, &errors);
         sd_bus_message *reply = NULL;
         int q = sd_bus_message_new_method_return(msg, &reply);
@@ -480,18 +480,14 @@ static int bus_method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *
                 q = sd_bus_message_append(reply, "b", r >= 0);
         if (q >= 0)
                 q = sd_bus_message_open_container(reply, 'a', "s");
-        for (char *line = errors; q >= 0 && line && *line;) {
-                char *nl = strchr(line, '\n');
-                if (nl)
-                        *nl = 0;
-                q = sd_bus_message_append(reply, "s", line);
-                line = nl ? nl + 1 : NULL;
-        }
+        for (size_t i = 0; q >= 0 && i < errors.n; i++)
+                q = sd_bus_message_append(reply, "s", errors.messages[i]);
         if (q >= 0)
                 q = sd_bus_message_close_container(reply);
         if (q >= 0)
                 q = sd_bus_send(NULL, reply, NULL);
         sd_bus_message_unref(reply);
+        conf_errors_done(&errors);
         return q;
 }
 

@@ -426,16 +426,7 @@ int manager_register_job(struct manager *m, uid_t uid, pid_t pid, int pidfd, cha
                         return -ENOENT;
                 }
         } else {
-                _cleanup_free_ char *cmd = NULL;
-                size_t len = 1;
-                for (size_t i = 0; argv[i]; i++)
-                        len += strlen(argv[i]) + 1;
-                cmd = calloc(1, len);
-                for (size_t i = 0; cmd && argv[i]; i++) {
-                        if (i)
-                                strcat(cmd, " ");
-                        strcat(cmd, argv[i]);
-                }
+                _cleanup_free_ char *cmd = job_argv_string(argv);
                 struct passwd pw, *res = NULL;
                 char tmp[1024];
                 gid_t gid = getpwuid_r(uid, &pw, tmp, sizeof(tmp), &res) == 0 && res ? res->pw_gid : (gid_t) -1;
@@ -561,8 +552,7 @@ static void manager_watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents) 
 static void manager_signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
         struct manager *m = w->data;
         if (w->signum == SIGHUP) {
-                _cleanup_free_ char *errors = NULL;
-                (void) manager_reload(m, &errors);
+                (void) manager_reload(m, NULL);
                 return;
         }
         log_info("received SIG%s; stopping (supervised jobs keep running and are taken up again at the next start)",
@@ -575,20 +565,12 @@ static void manager_signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
         ev_break(loop, EVBREAK_ALL);
 }
 
-int manager_reload(struct manager *m, char **reterr) {
+int manager_reload(struct manager *m, struct conf_errors *reterr) {
         sd_notify(0, "RELOADING=1");
         struct conf *c = NULL;
         struct conf_errors errors = {};
         int r = conf_load(m->config_path, m->dropin_dir, m->host_ram_bytes, &c, &errors);
         if (r < 0) {
-                size_t len = 1;
-                for (size_t i = 0; i < errors.n; i++)
-                        len += strlen(errors.messages[i]) + 1;
-                char *all = calloc(1, len);
-                for (size_t i = 0; all && i < errors.n; i++) {
-                        strcat(all, errors.messages[i]);
-                        strcat(all, "\n");
-                }
                 for (size_t i = 0; i < errors.n; i++)
                         log_error("%s", errors.messages[i]);
                 struct log_field f[2] = { { .name = "CONFIG_FILE" }, { .name = "MEMGUARD_ERRORS" } };
@@ -597,11 +579,10 @@ int manager_reload(struct manager *m, char **reterr) {
                 log_struct(LOG_ERR, EVENTS_RELOAD_FAILED, f, 2,
                            "configuration has %zu error%s, not reloading; the running configuration stays", errors.n,
                            errors.n == 1 ? "" : "s");
-                conf_errors_done(&errors);
                 if (reterr)
-                        *reterr = all;
+                        *reterr = errors;
                 else
-                        free(all);
+                        conf_errors_done(&errors);
                 sd_notify(0, "READY=1");
                 return r == -ENOMEM ? r : -EINVAL;
         }

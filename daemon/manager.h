@@ -16,6 +16,7 @@ struct sd_bus_message;
 struct bus;
 
 struct conf;
+struct conf_errors;
 struct conf_profile;
 struct guard;
 struct sysroot;
@@ -103,9 +104,9 @@ struct manager *manager_free(struct manager *m);
 /* Starts the signal, watchdog and scan watchers and says READY=1. */
 int manager_start(struct manager *m);
 
-/* Reload the configuration: all or nothing. On errors *reterr lists them (one per line) and the
- * running configuration stays. */
-int manager_reload(struct manager *m, char **reterr);
+/* Reload the configuration: all or nothing. On errors *reterr (when not NULL) gets every message, to
+ * free with conf_errors_done(), and the running configuration stays. */
+int manager_reload(struct manager *m, struct conf_errors *reterr);
 
 /* A running job by id; manager_find_any also finds one that ended recently (for its report). */
 struct mjob *manager_find_job(struct manager *m, uint64_t id);

@@ -267,17 +267,21 @@ const struct job_proc *job_top_proc(const struct job *j) {
         return top;
 }
 
-char *job_command_string(const struct job *j) {
+char *job_argv_string(char *const *argv) {
         size_t len = 1;
-        for (size_t i = 0; j->argv[i]; i++)
-                len += strlen(j->argv[i]) + 1;
+        for (size_t i = 0; argv[i]; i++)
+                len += strlen(argv[i]) + 1;
         char *s = malloc(len), *p = s;
         if (!s)
                 return NULL;
         *p = 0;
-        for (size_t i = 0; j->argv[i]; i++)
-                p += sprintf(p, "%s%s", i ? " " : "", j->argv[i]);
+        for (size_t i = 0; argv[i]; i++)
+                p += sprintf(p, "%s%s", i ? " " : "", argv[i]);
         return s;
+}
+
+char *job_command_string(const struct job *j) {
+        return job_argv_string(j->argv);
 }
 
 void job_finish(struct job *j, uint64_t now_mono_usec, uint64_t now_realtime_usec) {

@@ -100,7 +100,9 @@ int job_groups(const struct job *j, struct job_group **ret, size_t *ret_n);
 /* The process with the largest peak, or NULL when none was seen. */
 const struct job_proc *job_top_proc(const struct job *j);
 
-/* The job's command line as one string (arguments joined by spaces). malloc'ed. */
+/* A command line as one string (arguments joined by spaces). malloc'ed, NULL on OOM. */
+char *job_argv_string(char *const *argv);
+/* The job's command line, as job_argv_string(). */
 char *job_command_string(const struct job *j);
 
 /* Marks the end of the job (clocks). */
