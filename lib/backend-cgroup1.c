@@ -208,18 +208,7 @@ static int cgroup1_sample(struct backend *b, struct backend_sample *ret) {
         int r = cgroup_pread_u64(c->usage_fd, &ret->current_bytes);
         if (r < 0)
                 return r;
-        if (backend_slow_due(b, &c->slow, ret->current_bytes)) {
-                if (c->max_usage_fd >= 0)
-                        (void) cgroup_pread_u64(c->max_usage_fd, &c->slow.kernel_peak);
-                if (c->oom_control_fd >= 0)
-                        (void) cgroup_pread_keyed(c->oom_control_fd, "oom_kill", &c->slow.oom_kills);
-                if (c->stat_fd >= 0)
-                        (void) cgroup_pread_keyed(c->stat_fd, "total_inactive_file", &c->slow.inactive_file);
-        }
-        ret->kernel_peak_bytes = c->slow.kernel_peak;
-        ret->oom_kills = c->slow.oom_kills;
-        uint64_t inactive_file = c->slow.inactive_file;
-        ret->working_set_bytes = ret->current_bytes > inactive_file ? ret->current_bytes - inactive_file : 0;
+        backend_sample_slow(b, &c->slow, ret, c->max_usage_fd, c->oom_control_fd, c->stat_fd, "total_inactive_file");
         return 0;
 }
 

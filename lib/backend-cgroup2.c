@@ -213,17 +213,7 @@ static int cgroup2_sample(struct backend *b, struct backend_sample *ret) {
         int r = cgroup_pread_u64(c->current_fd, &ret->current_bytes);
         if (r < 0)
                 return r;
-        if (backend_slow_due(b, &c->slow, ret->current_bytes)) {
-                if (c->peak_fd >= 0)
-                        (void) cgroup_pread_u64(c->peak_fd, &c->slow.kernel_peak);
-                (void) cgroup_pread_keyed(c->events_fd, "oom_kill", &c->slow.oom_kills);
-                if (c->stat_fd >= 0)
-                        (void) cgroup_pread_keyed(c->stat_fd, "inactive_file", &c->slow.inactive_file);
-        }
-        ret->kernel_peak_bytes = c->slow.kernel_peak;
-        ret->oom_kills = c->slow.oom_kills;
-        uint64_t inactive_file = c->slow.inactive_file;
-        ret->working_set_bytes = ret->current_bytes > inactive_file ? ret->current_bytes - inactive_file : 0;
+        backend_sample_slow(b, &c->slow, ret, c->peak_fd, c->events_fd, c->stat_fd, "inactive_file");
         return 0;
 }
 

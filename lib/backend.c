@@ -154,7 +154,7 @@ int backend_attach(struct backend *b, pid_t pid) {
         return b->ops->attach(b, pid);
 }
 
-bool backend_slow_due(const struct backend *b, struct backend_slow *s, uint64_t current_bytes) {
+static bool backend_slow_due(const struct backend *b, struct backend_slow *s, uint64_t current_bytes) {
         uint64_t from = b->attention_bytes ? b->attention_bytes : b->config.hard_limit_bytes / 2;
         if (b->fresh || s->countdown == 0 || (from > 0 && current_bytes >= from)) {
                 s->countdown = BACKEND_SLOW_EVERY;
@@ -162,6 +162,22 @@ bool backend_slow_due(const struct backend *b, struct backend_slow *s, uint64_t 
         }
         s->countdown--;
         return false;
+}
+
+void backend_sample_slow(const struct backend *b, struct backend_slow *s, struct backend_sample *ret, int peak_fd,
+                         int oom_fd, int stat_fd, const char *stat_key) {
+        if (backend_slow_due(b, s, ret->current_bytes)) {
+                if (peak_fd >= 0)
+                        (void) cgroup_pread_u64(peak_fd, &s->kernel_peak);
+                if (oom_fd >= 0)
+                        (void) cgroup_pread_keyed(oom_fd, "oom_kill", &s->oom_kills);
+                if (stat_fd >= 0)
+                        (void) cgroup_pread_keyed(stat_fd, stat_key, &s->inactive_file);
+        }
+        ret->kernel_peak_bytes = s->kernel_peak;
+        ret->oom_kills = s->oom_kills;
+        /* Counters read a moment apart may disagree: never below zero. */
+        ret->working_set_bytes = ret->current_bytes > s->inactive_file ? ret->current_bytes - s->inactive_file : 0;
 }
 
 int backend_freeze(struct backend *b, bool frozen) {

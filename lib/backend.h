@@ -135,8 +135,11 @@ struct backend_slow {
         unsigned countdown;
 };
 #define BACKEND_SLOW_EVERY 10
-/* Is it time to read the slow counters again? Counts the samples down. */
-bool backend_slow_due(const struct backend *b, struct backend_slow *s, uint64_t current_bytes);
+/* Fills ret's kernel_peak_bytes, oom_kills and working_set_bytes (from ret->current_bytes) from the
+ * slow counters, reading them again (peak_fd: a high-water file; oom_fd: a keyed file with "oom_kill";
+ * stat_fd: memory.stat, where stat_key is the reclaimable cache) only when due. -1 fds are skipped. */
+void backend_sample_slow(const struct backend *b, struct backend_slow *s, struct backend_sample *ret, int peak_fd,
+                         int oom_fd, int stat_fd, const char *stat_key);
 
 /* Shared by the implementations: send sig to each pid through a pidfd opened first and then checked
  * with still_member(b, pid) (is it still this job's process?), so a pid that was reused between
