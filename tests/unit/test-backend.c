@@ -25,6 +25,7 @@
 #include "job.h"
 #include "macro.h"
 #include "sysroot.h"
+#include "tree.h"
 
 #ifndef FIXTURES
 #error "FIXTURES must name the tests/fixtures directory"
@@ -211,67 +212,6 @@ struct host {
         struct sysroot *s;
 };
 
-static int copy_tree(int from, int to) {
-        int fd = openat(from, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        _cleanup_(closedirp) DIR *d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return -errno;
-        }
-        struct dirent *de;
-        while ((de = readdir(d))) {
-                struct stat st;
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                        continue;
-                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                        return -errno;
-                if (S_ISDIR(st.st_mode)) {
-                        /* the real call: fake.cgroup_fd is -1 here, but say so plainly */
-                        if (syscall(SYS_mkdirat, to, de->d_name, 0755) < 0)
-                                return -errno;
-                        _cleanup_close_ int src = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                        _cleanup_close_ int dst = openat(to, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                        if (src < 0 || dst < 0)
-                                return -errno;
-                        int r = copy_tree(src, dst);
-                        if (r < 0)
-                                return r;
-                } else if (S_ISLNK(st.st_mode)) {
-                        char target[PATH_MAX];
-                        ssize_t n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
-                        if (n < 0)
-                                return -errno;
-                        target[n] = 0;
-                        if (symlinkat(target, to, de->d_name) < 0)
-                                return -errno;
-                } else if (S_ISREG(st.st_mode)) {
-                        _cleanup_close_ int src = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC);
-                        _cleanup_close_ int dst = openat(to, de->d_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                                                         0644);
-                        if (src < 0 || dst < 0)
-                                return -errno;
-                        char buf[4096];
-                        ssize_t k;
-                        while ((k = read(src, buf, sizeof(buf))) > 0)
-                                if (write(dst, buf, (size_t) k) != k)
-                                        return -EIO;
-                        if (k < 0)
-                                return -errno;
-                }
-        }
-        return 0;
-}
-
-static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw) {
-        return remove(path) < 0 ? -1 : 0;
-}
-
-static int remove_tree(const char *path) {
-        return nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* Every test that changes a host works on its own copy, so the fixtures in the tree stay as they are. */
 static int host_setup(void **state, const char *fixture) {
         struct host *h = calloc(1, sizeof(*h));
@@ -279,17 +219,8 @@ static int host_setup(void **state, const char *fixture) {
                 return -1;
         *state = h;
         fake_reset();
-        snprintf(h->path, sizeof(h->path), "%s/test-backend.XXXXXX", getenv("TMPDIR") ?: "/tmp");
-        if (!mkdtemp(h->path)) {
-                free(h);
-                *state = NULL;
-                return -1;
-        }
-        _cleanup_close_ int from = open(fixture, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        _cleanup_close_ int to = open(h->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (from < 0 || to < 0 || copy_tree(from, to) < 0) {
+        if (tree_clone(fixture, "test-backend", h->path, sizeof(h->path)) < 0) {
                 /* cmocka runs no teardown after a failed setup */
-                remove_tree(h->path);
                 free(h);
                 *state = NULL;
                 return -1;
@@ -315,7 +246,7 @@ static int host_teardown(void **state) {
         if (!h)
                 return 0;
         sysroot_free(h->s);
-        int r = h->path[0] ? remove_tree(h->path) : 0;
+        int r = h->path[0] ? tree_remove(h->path) : 0;
         free(h);
         return r < 0 ? -1 : 0;
 }
@@ -358,7 +289,7 @@ static bool host_exists(struct host *h, const char *rel) {
 static void host_remove(struct host *h, const char *rel) {
         char p[PATH_MAX * 2];
         snprintf(p, sizeof(p), "%s/%s", h->path, rel);
-        assert_int_equal(remove_tree(p), 0);
+        assert_int_equal(tree_remove(p), 0);
 }
 
 static void assert_file(struct host *h, const char *rel, const char *expected) {

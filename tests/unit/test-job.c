@@ -22,6 +22,7 @@
 #include "macro.h"
 #include "procfs.h"
 #include "sysroot.h"
+#include "tree.h"
 
 #ifndef FIXTURES
 #error "FIXTURES must name the tests/fixtures directory"
@@ -297,73 +298,13 @@ struct host {
         char path[PATH_MAX];
 };
 
-static int copy_tree(int from, int to) {
-        int fd = openat(from, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        _cleanup_(closedirp) DIR *d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return -errno;
-        }
-        struct dirent *de;
-        while ((de = readdir(d))) {
-                struct stat st;
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                        continue;
-                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                        return -errno;
-                if (S_ISDIR(st.st_mode)) {
-                        if (mkdirat(to, de->d_name, 0755) < 0)
-                                return -errno;
-                        _cleanup_close_ int src = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                        _cleanup_close_ int dst = openat(to, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                        if (src < 0 || dst < 0)
-                                return -errno;
-                        int r = copy_tree(src, dst);
-                        if (r < 0)
-                                return r;
-                } else if (S_ISREG(st.st_mode)) {
-                        _cleanup_close_ int src = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC);
-                        _cleanup_close_ int dst = openat(to, de->d_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                                                         0644);
-                        if (src < 0 || dst < 0)
-                                return -errno;
-                        char buf[4096];
-                        ssize_t k;
-                        while ((k = read(src, buf, sizeof(buf))) > 0)
-                                if (write(dst, buf, (size_t) k) != k)
-                                        return -EIO;
-                        if (k < 0)
-                                return -errno;
-                }
-        }
-        return 0;
-}
-
-static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw) {
-        return remove(path) < 0 ? -1 : 0;
-}
-
-static int remove_tree(const char *path) {
-        return nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* The samples change the host between passes: on a copy, so the fixture in the tree stays as it is. */
 static int setup_procfs_host(void **state) {
         struct host *h = calloc(1, sizeof(*h));
         if (!h)
                 return -1;
-        snprintf(h->path, sizeof(h->path), "%s/test-job.XXXXXX", getenv("TMPDIR") ?: "/tmp");
-        if (!mkdtemp(h->path)) {
-                free(h);
-                return -1;
-        }
-        _cleanup_close_ int from = open(PROCFS_HOST, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        _cleanup_close_ int to = open(h->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (from < 0 || to < 0 || copy_tree(from, to) < 0) {
+        if (tree_clone(PROCFS_HOST, "test-job", h->path, sizeof(h->path)) < 0) {
                 /* cmocka runs no teardown after a failed setup */
-                remove_tree(h->path);
                 free(h);
                 return -1;
         }
@@ -373,7 +314,7 @@ static int setup_procfs_host(void **state) {
 
 static int teardown_host(void **state) {
         struct host *h = *state;
-        int r = remove_tree(h->path);
+        int r = tree_remove(h->path);
         free(h);
         return r < 0 ? -1 : 0;
 }
@@ -389,7 +330,7 @@ static void host_write(struct host *h, const char *rel, const char *text, size_t
 static void host_remove(struct host *h, const char *rel) {
         char p[PATH_MAX * 2];
         snprintf(p, sizeof(p), "%s/%s", h->path, rel);
-        assert_int_equal(remove_tree(p), 0);
+        assert_int_equal(tree_remove(p), 0);
 }
 
 static void write_status(struct host *h, pid_t pid, const char *name, pid_t ppid, uint64_t rss_kib,
