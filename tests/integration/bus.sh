@@ -138,31 +138,6 @@ wait_for 10 grep -q "serving org.memguard.Manager1 on the system bus" "$D/daemon
         skip_all "memguardd did not come up on the bus and the socket: $(tail -n 3 "$D/daemon.log" | tr '\n' ' ')"
 
 # --- helpers -----------------------------------------------------------------------------------------
-# jsure FILE [JQ OPTIONS] FILTER: FILE holds some JSON and the filter is true for it (jq 1.6's -e says
-# true for no input at all, so a client that printed nothing would pass jtrue).
-jsure() {
-        local f=$1 text
-        shift
-        text=$(cat "$f" 2>/dev/null)
-        [ -n "$text" ] && printf '%s\n' "$text" | jq -e "$@" >/dev/null 2>&1
-}
-# expect DESCRIPTION EXIT_CODE REGEX COMMAND...: ok when COMMAND exits EXIT_CODE and its stdout or stderr
-# matches REGEX (grep -E; empty: anything).
-expect() {
-        local desc=$1 want=$2 pattern=$3 rc
-        shift 3
-        "$@" >"$D/last.out" 2>"$D/last.err"
-        rc=$?
-        if [ "$rc" = "$want" ] && { [ -z "$pattern" ] || cat "$D/last.out" "$D/last.err" | grep -Eq -- "$pattern"; }; then
-                ok "$desc"
-                return 0
-        fi
-        not_ok "$desc"
-        diag "exit code $rc, expected $want${pattern:+; expected output matching: $pattern}"
-        diag_file "$D/last.err" 6
-        diag_file "$D/last.out" 6
-        return 1
-}
 SOCKET_ADDR=--address=unix:path=$SOCK
 # mcall TRANSPORT [busctl options] METHOD [SIGNATURE ARGS...]: busctl call on Manager1, TRANSPORT --system
 # or $SOCKET_ADDR.
@@ -327,7 +302,7 @@ B_SLEEP=$!
 PIDS_OF_USERS+=("$B_SLEEP")
 CLEANUP_PIDS+=("$B_SLEEP")
 check "root's 'memguard status --json' lists $UA's job $JA and $UB's job $JB with their uids" \
-        jsure <("$MG" status --socket "$SOCK" --json) --argjson a "$JA" --argjson b "$JB" --argjson ua "$UA_UID" \
+        jtrue <("$MG" status --socket "$SOCK" --json) --argjson a "$JA" --argjson b "$JB" --argjson ua "$UA_UID" \
         --argjson ub "$UB_UID" 'any(.[]; .id == $a and .uid == $ua) and any(.[]; .id == $b and .uid == $ub)'
 
 BELONGS="job $JB belongs to $UB \(uid $UB_UID\), not to uid $UA_UID"
@@ -362,15 +337,15 @@ for t in socket system; do
                 not_ok "[$t] $UA: the ObjectManager lists $UA's job object and not $UB's"
                 diag_file "$D/a-objects.txt" 5
         fi
-        "${AS_A[@]}" "$MG" status "${topt[@]}" --json >"$D/a-status.json" 2>"$D/last.err"
-        if jsure "$D/a-status.json" --argjson a "$JA" --argjson b "$JB" \
+        "${AS_A[@]}" "$MG" status "${topt[@]}" --json >"$D/a-status.json" 2>"$TEST_TMP/last.err"
+        if jtrue "$D/a-status.json" --argjson a "$JA" --argjson b "$JB" \
                 'any(.[]; .id == $b and .command == null and .current_bytes == null and .limit_bytes == null)
                  and any(.[]; .id == $a and (.command | contains("ja.pid")) and (.current_bytes | type) == "number")'; then
                 ok "[$t] $UA: 'memguard status --json' lists $UB's job without its command or numbers, and its own with them"
         else
                 not_ok "[$t] $UA: 'memguard status --json' lists $UB's job without its command or numbers, and its own with them"
                 diag_file "$D/a-status.json" 30
-                diag_file "$D/last.err"
+                diag_file "$TEST_TMP/last.err"
         fi
         expect "[$t] $UA: the bus answer itself holds no trace of $UB's command" 0 "" \
                 sh -c '! "$@" | grep -q jb.pid' - "${AS_A[@]}" busctl --no-pager "$baddr" call org.memguard.Manager1 \
@@ -389,7 +364,7 @@ done
 { kill "$B_SLEEP" && wait "$B_SLEEP"; } 2>/dev/null
 forget_pid "$B_SLEEP"
 check "the forged registrations made no job" \
-        jsure <("$MG" status --socket "$SOCK" --json) 'all(.[]; .command != "stolen")'
+        jtrue <("$MG" status --socket "$SOCK" --json) 'all(.[]; .command != "stolen")'
 
 # The owner may look and lower; raising or removing is root's.
 expect "$UB: 'memguard show $JB' (their own) works" 0 "^Command: .*jb\.pid" "${AS_B[@]}" "$MG" show "$JB" --socket "$SOCK"
@@ -454,7 +429,7 @@ expect "RegisterJob of /dev/null instead of a pidfd: InvalidArgs" 1 "InvalidArgs
 expect "RegisterJob under an unknown profile: refused, naming it" 1 "no-such-profile" \
         "${S[@]}" register "$VICTIM" --profile no-such-profile
 check "none of these made a job of the victim process" \
-        jsure <("$MG" status --socket "$SOCK" --json) --arg v "$VICTIM" 'all(.[]; (.command // "") | contains($v) | not)'
+        jtrue <("$MG" status --socket "$SOCK" --json) --arg v "$VICTIM" 'all(.[]; (.command // "") | contains($v) | not)'
 kill "$VICTIM" 2>/dev/null
 
 # Forged headers and bytes that are not D-Bus.
@@ -493,7 +468,7 @@ if job_start jc a; then
         for which in "root process $jc_root" "child process ${HOG[jc]}"; do
                 expect "$UA: registering the $which of their running job ${JOB[jc]} again is refused" 1 \
                         "job ${JOB[jc]}" "${AS_A[@]}" "${MGBUS[@]}" "socket:$SOCK" register "${which##* }" -- again
-                again=$(cat "$D/last.out")
+                again=$(cat "$TEST_TMP/last.out")
                 [ -n "$again" ] && "$MG" kill --now "$again" --socket "$SOCK" >/dev/null 2>&1
         done
         "$MG" kill --now "${JOB[jc]}" --socket "$SOCK" >/dev/null 2>&1

@@ -32,31 +32,6 @@ client_cleanup() {
 trap client_cleanup EXIT
 HOGS=()
 
-# jsure FILE [JQ OPTIONS] FILTER: FILE holds some JSON and the filter is true for it (jq 1.6's -e says
-# true for no input at all, so a client that printed nothing would pass jtrue).
-jsure() {
-        local f=$1 text
-        shift
-        text=$(cat "$f" 2>/dev/null)
-        [ -n "$text" ] && printf '%s\n' "$text" | jq -e "$@" >/dev/null 2>&1
-}
-# expect DESCRIPTION EXIT_CODE REGEX COMMAND...: ok when COMMAND exits EXIT_CODE and its stdout or stderr
-# matches REGEX (grep -E; empty: anything). Its output stays in $D/last.out and $D/last.err.
-expect() {
-        local desc=$1 want=$2 pattern=$3 rc
-        shift 3
-        "$@" >"$D/last.out" 2>"$D/last.err"
-        rc=$?
-        if [ "$rc" = "$want" ] && { [ -z "$pattern" ] || cat "$D/last.out" "$D/last.err" | grep -Eq -- "$pattern"; }; then
-                ok "$desc"
-                return 0
-        fi
-        not_ok "$desc"
-        diag "exit code $rc, expected $want${pattern:+; expected output matching: $pattern}"
-        diag_file "$D/last.err" 6
-        diag_file "$D/last.out" 6
-        return 1
-}
 mg_() { "$MEMGUARD" "$@" --socket "$SOCK"; }
 # args_for VERB: a valid argument list for the verb.
 args_for() {
@@ -140,10 +115,10 @@ expect "status with no jobs: 0, 'No running jobs.'" 0 "^No running jobs\.$" mg_ 
 expect "status --json with no jobs: an empty array" 0 "" \
         sh -c '[ "$("$@" | jq -c .)" = "[]" ]' - "$MEMGUARD" status --json --socket "$SOCK"
 expect "profiles: a table, the default marked" 0 "^\* default +300 MiB +off +80% +off +1s +kill$" mg_ profiles
-check "... with small: 200 MiB, warn at 50%, grace 2s" grep -Eq "^  small +200 MiB +off +80% +50% +2s +kill$" "$D/last.out" ||
-        diag_file "$D/last.out"
+check "... with small: 200 MiB, warn at 50%, grace 2s" grep -Eq "^  small +200 MiB +off +80% +50% +2s +kill$" "$TEST_TMP/last.out" ||
+        diag_file "$TEST_TMP/last.out"
 mg_ profiles --json >"$D/profiles.json"
-check "profiles --json parses: default and small, with bytes, ratios, grace and action" jsure "$D/profiles.json" '
+check "profiles --json parses: default and small, with bytes, ratios, grace and action" jtrue "$D/profiles.json" '
         length == 2 and
         (.[] | select(.name == "default") | .default == true and .max_memory_bytes == 314572800 and .action == "kill") and
         (.[] | select(.name == "small") | .default == false and .max_memory_bytes == 209715200 and
@@ -189,13 +164,13 @@ wait_for 10 current_at_least "$J1" $((15 * MIB)) || diag "job $J1 never showed 1
 expect "status: a table with a header" 0 "^ID +USER +STATE +CURRENT +PEAK +LIMIT +PROFILE +COMMAND$" mg_ status
 check "... and the job's row: id, root, running, sizes, its limit of 100 MiB, profile, command" \
         grep -Eq "^ *$J1 +root +running +[0-9.]+ MiB +[0-9.]+ MiB +100 MiB +default +.*memhog --size 20 --hold 50 --pidfile $D/j1\.pid$" \
-        "$D/last.out" || diag_file "$D/last.out"
+        "$TEST_TMP/last.out" || diag_file "$TEST_TMP/last.out"
 mg_ status --json >"$D/status.json"
-check "status --json parses: one object per job with exactly the documented keys" jsure "$D/status.json" '
+check "status --json parses: one object per job with exactly the documented keys" jtrue "$D/status.json" '
         length == 1 and (.[0] | keys) == (["command", "current_bytes", "id", "limit_bytes", "path", "peak_bytes",
                                            "profile", "state", "uid", "user"] | sort)' || diag_file "$D/status.json" 20
 check "... and the values: id, user, uid, state, profile, command, bytes, limit and object path" \
-        jsure "$D/status.json" --argjson id "$J1" --arg pf "$D/j1.pid" '.[0] |
+        jtrue "$D/status.json" --argjson id "$J1" --arg pf "$D/j1.pid" '.[0] |
         .id == $id and .user == "root" and .uid == 0 and .state == "running" and .profile == "default" and
         (.command | endswith($pf)) and .current_bytes >= 15728640 and .peak_bytes >= .current_bytes and
         .limit_bytes == 104857600 and .path == "/org/memguard/Manager1/job/\($id)"' || diag_file "$D/status.json" 20
@@ -206,14 +181,14 @@ check "... State, User, Profile, the limit formatted, the command" sh -c '
         grep -Eq "^State: +running$" "$0" && grep -Eq "^User: +root$" "$0" && grep -Eq "^Profile: +default$" "$0" &&
         grep -Eq "^LimitBytes: +100 MiB$" "$0" && grep -Eq "^CurrentBytes: +[0-9.]+ MiB$" "$0" &&
         grep -Eq "^GraceUSec: +1s$" "$0" && grep -Eq "^KillThreshold: +80%$" "$0" &&
-        grep -Eq "^Command: +.*memhog --size 20" "$0"' "$D/last.out" || diag_file "$D/last.out" 30
+        grep -Eq "^Command: +.*memhog --size 20" "$0"' "$TEST_TMP/last.out" || diag_file "$TEST_TMP/last.out" 30
 check "... the values line up in one column" sh -c '[ "$(sed -n "/^[A-Za-z]*: /{s/^\([A-Za-z]*: *\).*/\1/;p}" "$0" |
-        awk "{ print length }" | sort -u | wc -l)" = 1 ]' "$D/last.out" || diag_file "$D/last.out" 30
+        awk "{ print length }" | sort -u | wc -l)" = 1 ]' "$TEST_TMP/last.out" || diag_file "$TEST_TMP/last.out" 30
 check "... then the last samples as a table" sh -c 'grep -Eq "^Last [0-9]+ of [0-9]+ samples:$" "$0" &&
         grep -Eq "^ +ELAPSED +WORKING SET +PROCESSES$" "$0" && grep -Eq "^ +[0-9.]+m?s +[0-9.]+ MiB +1$" "$0"' \
-        "$D/last.out" || diag_file "$D/last.out" 30
+        "$TEST_TMP/last.out" || diag_file "$TEST_TMP/last.out" 30
 mg_ show "$J1" --json >"$D/show.json"
-check "show --json parses: GetJob's keys, sizes in bytes, the samples as objects" jsure "$D/show.json" --argjson id "$J1" '
+check "show --json parses: GetJob's keys, sizes in bytes, the samples as objects" jtrue "$D/show.json" --argjson id "$J1" '
         .Id == $id and .User == "root" and .Uid == 0 and .State == "running" and .Profile == "default" and
         .LimitBytes == 104857600 and .CurrentBytes >= 15728640 and .PeakBytes >= .CurrentBytes and
         .KillThreshold == 0.8 and .GraceUSec == 1000000 and .Source == "registered" and .Pid > 0 and
@@ -234,7 +209,7 @@ check_eq "... no limit: LimitBytes 0, and 'none' in the table" "0 none" \
 expect "limit $J1 50% (of this host's RAM): 0" 0 "" mg_ limit "$J1" 50%
 ram=$(awk '/^MemTotal:/ { print $2 * 1024 }' /proc/meminfo)
 check "... LimitBytes is half of MemTotal ($ram bytes)" \
-        jsure <(json_of "$J1") --argjson ram "$ram" '.LimitBytes > $ram * 0.49 and .LimitBytes < $ram * 0.51'
+        jtrue <(json_of "$J1") --argjson ram "$ram" '.LimitBytes > $ram * 0.49 and .LimitBytes < $ram * 0.51'
 mg_ limit "$J1" 100M >/dev/null 2>&1
 
 # freeze, thaw (the cgroup freezer, or SIGSTOP and SIGCONT on the procfs backend)
@@ -288,7 +263,7 @@ if wait_for 10 test -s "$pf"; then
         check "show: the same command on its one Command line" sh -c '! grep -q "$(printf "\033")" "$0" &&
                 [ "$(grep -c "^ 99" "$0")" = 0 ] && grep -qF "\\x1b[2J" "$0"' "$D/evil-show.txt" || diag_file "$D/evil-show.txt" 30
         check "status --json keeps it as it is (JSON escapes it)" \
-                jsure <(mg_ status --json) --arg c $'x\n 99  root  running  fake\033[2J' 'any(.[]; .command | endswith($c))'
+                jtrue <(mg_ status --json) --arg c $'x\n 99  root  running  fake\033[2J' 'any(.[]; .command | endswith($c))'
         mg_ kill --now "$JE" >/dev/null 2>&1
 else
         not_ok "a job with a hostile command line"
@@ -301,14 +276,14 @@ expect "reload: 0, says so" 0 "configuration reloaded" mg_ reload
 printf '[profile broken]\nmax-memory = lots\nbogus-key = 1\n' >"$D/etc/conf.d/50-broken.conf"
 expect "reload with a broken drop-in: 1" 1 "" mg_ reload
 check "... every error on stderr with file:line" sh -c 'grep -q "conf.d/50-broken.conf:2: .*max-memory" "$0" &&
-        grep -q "conf.d/50-broken.conf:3: .*bogus-key" "$0" && grep -q "2 errors" "$0"' "$D/last.err" ||
-        diag_file "$D/last.err"
-check "... nothing on stdout" test ! -s "$D/last.out"
+        grep -q "conf.d/50-broken.conf:3: .*bogus-key" "$0" && grep -q "2 errors" "$0"' "$TEST_TMP/last.err" ||
+        diag_file "$TEST_TMP/last.err"
+check "... nothing on stdout" test ! -s "$TEST_TMP/last.out"
 check "... and the running configuration stays (no profile 'broken')" \
-        jsure <(mg_ profiles --json) 'map(.name) == ["default", "small"]'
+        jtrue <(mg_ profiles --json) 'map(.name) == ["default", "small"]'
 printf '[profile extra]\nmax-memory = 1G\n' >"$D/etc/conf.d/50-broken.conf"
 expect "reload after the fix: 0" 0 "" mg_ reload
-check "... the new profile is listed" jsure <(mg_ profiles --json) \
+check "... the new profile is listed" jtrue <(mg_ profiles --json) \
         'any(.[]; .name == "extra" and .max_memory_bytes == 1073741824)'
 
 # A limit asked for at registration (below the profile's) or set later is the job's own: a reload keeps it

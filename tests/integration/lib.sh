@@ -116,15 +116,35 @@ require_binaries() {
 require_jq() {
         command -v jq >/dev/null || skip_all "jq is missing"
 }
+# expect DESCRIPTION EXIT_CODE REGEX COMMAND...: ok when COMMAND exits EXIT_CODE and its stdout or stderr
+# matches REGEX (grep -E; empty: anything). Its output stays in $TEST_TMP/last.out and last.err.
+expect() {
+        local desc=$1 want=$2 pattern=$3 rc
+        shift 3
+        "$@" >"$TEST_TMP/last.out" 2>"$TEST_TMP/last.err"
+        rc=$?
+        if [ "$rc" = "$want" ] && { [ -z "$pattern" ] || cat "$TEST_TMP/last.out" "$TEST_TMP/last.err" | grep -Eq -- "$pattern"; }; then
+                ok "$desc"
+                return 0
+        fi
+        not_ok "$desc"
+        diag "exit code $rc, expected $want${pattern:+; expected output matching: $pattern}"
+        diag_file "$TEST_TMP/last.err" 6
+        diag_file "$TEST_TMP/last.out" 6
+        return 1
+}
+
 # jget FILE FILTER: jq -r, empty output when the file is not JSON.
 jget() { jq -r "$2" "$1" 2>/dev/null; }
 json_valid() { jq -e . "$1" >/dev/null 2>&1; }
 # jtrue FILE [JQ OPTIONS] FILTER: the filter is true for the file (jq -e, quietly).
 jtrue() {
-        local f=$1
+        local f=$1 text
         shift
-        # jq -e passes on empty input: an empty report must not pass a check.
-        [ -s "$f" ] && jq -e "$@" "$f" >/dev/null 2>&1
+        # jq -e passes on empty input: an empty report must not pass a check. Read it once, since FILE
+        # may be a pipe (<(...)), whose size test says nothing.
+        text=$(cat "$f" 2>/dev/null)
+        [ -n "$text" ] && printf '%s\n' "$text" | jq -e "$@" >/dev/null 2>&1
 }
 
 # --- cgroups of this host ----------------------------------------------------------------------------
