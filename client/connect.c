@@ -100,18 +100,23 @@ int connect_daemon(const struct connect_options *o, sd_bus **ret, char **reterr)
         return o->system ? s : r;
 }
 
-int connect_call(sd_bus *bus, const char *method, sd_bus_error *err, sd_bus_message **reply, const char *types,
-                 ...) {
+int connect_callv(sd_bus *bus, const char *method, sd_bus_error *err, sd_bus_message **reply, const char *types,
+                  va_list ap) {
         sd_bus_message *m = NULL;
         int r = sd_bus_message_new_method_call(bus, &m, CONNECT_NAME, CONNECT_PATH, CONNECT_INTERFACE, method);
-        if (r >= 0 && types) {
-                va_list ap;
-                va_start(ap, types);
+        if (r >= 0 && types)
                 r = sd_bus_message_appendv(m, types, ap);
-                va_end(ap);
-        }
         if (r >= 0)
                 r = sd_bus_call(bus, m, 0, err, reply);
         sd_bus_message_unref(m);
+        return r;
+}
+
+int connect_call(sd_bus *bus, const char *method, sd_bus_error *err, sd_bus_message **reply, const char *types,
+                 ...) {
+        va_list ap;
+        va_start(ap, types);
+        int r = connect_callv(bus, method, err, reply, types, ap);
+        va_end(ap);
         return r;
 }

@@ -3,6 +3,7 @@
  * system bus. Both speak org.memguard.Manager1. */
 #pragma once
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <systemd/sd-bus.h>
 
@@ -27,3 +28,5 @@ int connect_daemon(const struct connect_options *o, sd_bus **ret, char **reterr)
 /* Calls a Manager1 method; on error *err is set (the daemon's message) and -errno returned. */
 int connect_call(sd_bus *bus, const char *method, sd_bus_error *err, sd_bus_message **reply, const char *types,
                  ...);
+int connect_callv(sd_bus *bus, const char *method, sd_bus_error *err, sd_bus_message **reply, const char *types,
+                  va_list ap);

@@ -70,19 +70,11 @@ static void limit_help(FILE *f) {
 static int control_call(const struct ctl_args *a, const char *method, const char *types, uint64_t id, int flag,
                         uint64_t bytes) {
         _cleanup_bus_ sd_bus *bus = NULL;
-        int r = ctl_connect(a, &bus);
-        if (r != 0)
-                return r;
-        _cleanup_bus_error_ sd_bus_error err = SD_BUS_ERROR_NULL;
         if (strcmp(types, "tb") == 0)
-                r = connect_call(bus, method, &err, NULL, types, id, flag);
-        else if (strcmp(types, "tt") == 0)
-                r = connect_call(bus, method, &err, NULL, types, id, bytes);
-        else
-                r = connect_call(bus, method, &err, NULL, types, id);
-        if (r < 0)
-                return ctl_call_failed(method, r, &err);
-        return CTL_EXIT_OK;
+                return ctl_call(a, &bus, method, NULL, types, id, flag);
+        if (strcmp(types, "tt") == 0)
+                return ctl_call(a, &bus, method, NULL, types, id, bytes);
+        return ctl_call(a, &bus, method, NULL, types, id);
 }
 
 static int control_job_verb(int argc, char **argv, unsigned options, const char *usage, void (*help)(FILE *f),

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdarg.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,19 @@ int ctl_call_failed(const char *method, int r, const sd_bus_error *err) {
         else
                 log_error_errno(r, "cannot call %s: %m", method);
         return CTL_EXIT_REFUSED;
+}
+
+int ctl_call(const struct ctl_args *a, sd_bus **ret_bus, const char *method, sd_bus_message **reply,
+             const char *types, ...) {
+        int r = ctl_connect(a, ret_bus);
+        if (r != 0)
+                return r;
+        _cleanup_bus_error_ sd_bus_error err = SD_BUS_ERROR_NULL;
+        va_list ap;
+        va_start(ap, types);
+        r = connect_callv(*ret_bus, method, &err, reply, types, ap);
+        va_end(ap);
+        return r < 0 ? ctl_call_failed(method, r, &err) : 0;
 }
 
 json_t *ctl_json_uint(uint64_t v) {

@@ -49,6 +49,11 @@ int ctl_parse_job_id(const char *s, uint64_t *ret);
  * CTL_EXIT_REFUSED. */
 int ctl_call_failed(const char *method, int r, const sd_bus_error *err);
 
+/* Connects as a says and calls method: what every verb starts with. 0 with *ret_bus (and *reply,
+ * when not NULL) set, or the verb's exit code with the reason logged (no daemon, refused). */
+int ctl_call(const struct ctl_args *a, sd_bus **ret_bus, const char *method, sd_bus_message **reply,
+             const char *types, ...);
+
 /* Reads the next complete value of m (any D-Bus type) as JSON: integers, doubles, booleans, strings,
  * arrays, structs as arrays, a{s*} dictionaries as objects. 0 or -errno. */
 int ctl_read_json(sd_bus_message *m, json_t **ret);

@@ -80,14 +80,10 @@ int verb_profiles(int argc, char **argv) {
                 return r > 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
 
         _cleanup_bus_ sd_bus *bus = NULL;
-        r = ctl_connect(&a, &bus);
+        _cleanup_message_ sd_bus_message *reply = NULL;
+        r = ctl_call(&a, &bus, "ListProfiles", &reply, NULL);
         if (r != 0)
                 return r;
-        _cleanup_bus_error_ sd_bus_error err = SD_BUS_ERROR_NULL;
-        _cleanup_message_ sd_bus_message *reply = NULL;
-        r = connect_call(bus, "ListProfiles", &err, &reply, NULL);
-        if (r < 0)
-                return ctl_call_failed("ListProfiles", r, &err);
 
         /* Which one is the default: a property, so an older daemon without it still lists. */
         _cleanup_free_ char *default_profile = NULL;

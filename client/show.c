@@ -192,14 +192,10 @@ int verb_show(int argc, char **argv) {
                 return CTL_EXIT_USAGE;
 
         _cleanup_bus_ sd_bus *bus = NULL;
-        r = ctl_connect(&a, &bus);
+        _cleanup_message_ sd_bus_message *reply = NULL;
+        r = ctl_call(&a, &bus, "GetJob", &reply, "t", id);
         if (r != 0)
                 return r;
-        _cleanup_bus_error_ sd_bus_error err = SD_BUS_ERROR_NULL;
-        _cleanup_message_ sd_bus_message *reply = NULL;
-        r = connect_call(bus, "GetJob", &err, &reply, "t", id);
-        if (r < 0)
-                return ctl_call_failed("GetJob", r, &err);
 
         _cleanup_json_ json_t *props = NULL, *keys = NULL;
         r = show_read(reply, &props, &keys);

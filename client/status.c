@@ -118,14 +118,10 @@ int verb_status(int argc, char **argv) {
                 return r > 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
 
         _cleanup_bus_ sd_bus *bus = NULL;
-        r = ctl_connect(&a, &bus);
+        _cleanup_message_ sd_bus_message *reply = NULL;
+        r = ctl_call(&a, &bus, "ListJobs", &reply, NULL);
         if (r != 0)
                 return r;
-        _cleanup_bus_error_ sd_bus_error err = SD_BUS_ERROR_NULL;
-        _cleanup_message_ sd_bus_message *reply = NULL;
-        r = connect_call(bus, "ListJobs", &err, &reply, NULL);
-        if (r < 0)
-                return ctl_call_failed("ListJobs", r, &err);
 
         uid_t me = geteuid();
         _cleanup_json_ json_t *array = json_array();
