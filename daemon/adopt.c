@@ -124,15 +124,10 @@ static int adopt_scan_dir(struct manager *m, const char *mount, const char *root
 int adopt_scan_watches(struct manager *m) {
         if (m->conf->n_watches == 0 || m->backend_kind == BACKEND_PROCFS)
                 return 0;
-        struct cgroup_layout l = {};
-        if (cgroup_layout_read(m->sysroot, 0, &l) < 0)
-                return 0;
         bool v2 = m->backend_kind == BACKEND_CGROUP2;
-        const char *mount = v2 ? l.v2_mount : l.v1_memory_mount;
-        const char *root = v2 ? l.v2_root : l.v1_memory_root;
-        int n = mount ? adopt_scan_dir(m, mount, root, root ? root : "/", 0) : 0;
-        cgroup_layout_done(&l);
-        return n;
+        const char *mount = v2 ? m->layout.v2_mount : m->layout.v1_memory_mount;
+        const char *root = v2 ? m->layout.v2_root : m->layout.v1_memory_root;
+        return mount ? adopt_scan_dir(m, mount, root, root ? root : "/", 0) : 0;
 }
 
 /* One job recorded before a restart: adopted again if its group still has processes. */
@@ -141,27 +136,17 @@ static void adopt_record(struct manager *m, struct state_job *s) {
         bool owned = strcmp(s->source, "registered") == 0;
         _cleanup_free_ pid_t *pids = NULL;
         size_t np = 0;
-        struct cgroup_layout l = {};
-        bool alive = false;
-        if (cgroup_layout_read(m->sysroot, 0, &l) >= 0) {
-                bool v2 = m->backend_kind == BACKEND_CGROUP2;
-                const char *mount = v2 ? l.v2_mount : l.v1_memory_mount;
-                const char *root = v2 ? l.v2_root : l.v1_memory_root;
-                _cleanup_free_ char *procs = mount ? cgroup_dir(mount, root, s->cgroup, "cgroup.procs") : NULL;
-                alive = procs && cgroup_read_pids(m->sysroot, procs, &pids, &np) >= 0 && np > 0;
-                if (!alive && owned && mount) {
-                        /* It ended while we were away: tidy its groups. */
-                        _cleanup_free_ char *dir = cgroup_dir(mount, root, s->cgroup, NULL);
-                        if (dir)
-                                (void) cgroup_rmdir(m->sysroot, dir, 0);
-                        if (s->unified_cgroup && l.v2_mount) {
-                                _cleanup_free_ char *udir = cgroup_dir(l.v2_mount, l.v2_root, s->unified_cgroup, NULL);
-                                if (udir)
-                                        (void) cgroup_rmdir(m->sysroot, udir, 0);
-                        }
-                }
+        _cleanup_free_ char *procs = manager_cgroup_dir(m, false, s->cgroup, "cgroup.procs");
+        bool alive = procs && cgroup_read_pids(m->sysroot, procs, &pids, &np) >= 0 && np > 0;
+        if (!alive && owned) {
+                /* It ended while we were away: tidy its groups. */
+                _cleanup_free_ char *dir = manager_cgroup_dir(m, false, s->cgroup, NULL);
+                _cleanup_free_ char *udir = manager_cgroup_dir(m, true, s->unified_cgroup, NULL);
+                if (dir)
+                        (void) cgroup_rmdir(m->sysroot, dir, 0);
+                if (udir)
+                        (void) cgroup_rmdir(m->sysroot, udir, 0);
         }
-        cgroup_layout_done(&l);
         if (!alive) {
                 log_info("job %" PRIu64 " (%s) ended while memguardd was not running", s->id,
                          s->command ? s->command : s->cgroup);
@@ -174,7 +159,7 @@ static void adopt_record(struct manager *m, struct state_job *s) {
 
 /* A job's record kept on its cgroup, if there is a good one. */
 static int adopt_read_xattr(struct manager *m, const char *cgroup, struct state_job *ret) {
-        _cleanup_free_ char *dir = manager_job_dir(m, cgroup);
+        _cleanup_free_ char *dir = manager_cgroup_dir(m, false, cgroup, NULL);
         _cleanup_free_ char *text = NULL;
         if (!dir || cgroup_get_xattr(m->sysroot, dir, STATE_XATTR, &text) < 0)
                 return -ENODATA;
@@ -209,7 +194,7 @@ void adopt_records(struct manager *m) {
 
         if (m->backend_kind == BACKEND_PROCFS || !m->parent_path)
                 return;
-        _cleanup_free_ char *parent = manager_job_dir(m, m->parent_path);
+        _cleanup_free_ char *parent = manager_cgroup_dir(m, false, m->parent_path, NULL);
         int fd = parent ? sysroot_open_cgroup(m->sysroot, *parent ? parent : ".", O_RDONLY | O_DIRECTORY) : -1;
         DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
         if (!d) {

@@ -31,16 +31,12 @@ void kevents_unwatch_job(struct mjob *j) {
 void kevents_watch_job(struct manager *m, struct mjob *j) {
         if (m->epoll_fd < 0 || m->backend_kind == BACKEND_PROCFS)
                 return;
-        struct cgroup_layout l = {};
-        if (cgroup_layout_read(m->sysroot, 0, &l) < 0)
-                return;
         char *dirs[2] = {};
-        if (m->backend_kind == BACKEND_CGROUP2 && j->cgroup) {
-                dirs[0] = cgroup_dir(l.v2_mount, l.v2_root, j->cgroup, "cgroup.events");
-                dirs[1] = cgroup_dir(l.v2_mount, l.v2_root, j->cgroup, "memory.events");
-        } else if (j->unified_cgroup && l.v2_mount)
-                dirs[0] = cgroup_dir(l.v2_mount, l.v2_root, j->unified_cgroup, "cgroup.events");
-        cgroup_layout_done(&l);
+        if (m->backend_kind == BACKEND_CGROUP2) {
+                dirs[0] = manager_cgroup_dir(m, false, j->cgroup, "cgroup.events");
+                dirs[1] = manager_cgroup_dir(m, false, j->cgroup, "memory.events");
+        } else
+                dirs[0] = manager_cgroup_dir(m, true, j->unified_cgroup, "cgroup.events");
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
                 if (!dirs[i])
                         continue;

@@ -181,15 +181,13 @@ int mjob_report(const struct mjob *j, const char *format, char **ret, int *ret_e
         return 0;
 }
 
-/* The directory of a job's cgroup in the hierarchy the backend uses, relative to the cgroup root. */
-char *manager_job_dir(struct manager *m, const char *cgroup) {
-        struct cgroup_layout l = {};
-        if (!cgroup || cgroup_layout_read(m->sysroot, 0, &l) < 0)
+char *manager_cgroup_dir(const struct manager *m, bool unified, const char *path, const char *leaf) {
+        const struct cgroup_layout *l = &m->layout;
+        if (!path)
                 return NULL;
-        bool v2 = m->backend_kind == BACKEND_CGROUP2;
-        char *dir = cgroup_dir(v2 ? l.v2_mount : l.v1_memory_mount, v2 ? l.v2_root : l.v1_memory_root, cgroup, NULL);
-        cgroup_layout_done(&l);
-        return dir;
+        if (unified || m->backend_kind == BACKEND_CGROUP2)
+                return l->v2_mount ? cgroup_dir(l->v2_mount, l->v2_root, path, leaf) : NULL;
+        return l->v1_memory_mount ? cgroup_dir(l->v1_memory_mount, l->v1_memory_root, path, leaf) : NULL;
 }
 
 /* The job's record, in the state directory and on its cgroup: either one brings it back. */
@@ -201,7 +199,7 @@ void manager_job_save(struct manager *m, struct mjob *j) {
         if (r < 0)
                 log_warning_errno(r, "job %" PRIu64 ": cannot write its state under %s: %m", j->id, m->state_dir);
         if (text && j->cgroup && m->backend_kind != BACKEND_PROCFS) {
-                _cleanup_free_ char *dir = manager_job_dir(m, j->cgroup);
+                _cleanup_free_ char *dir = manager_cgroup_dir(m, false, j->cgroup, NULL);
                 int q = dir ? cgroup_set_xattr(m->sysroot, dir, STATE_XATTR, text) : -ENOENT;
                 if (q < 0)
                         log_debug_errno(q, "job %" PRIu64 ": cannot keep its record on %s: %m", j->id, j->cgroup);
@@ -646,8 +644,8 @@ static void manager_make_parent(struct manager *m, const char *mount, const char
 }
 
 static int manager_setup_cgroups(struct manager *m, enum backend_kind want, const char *cli_parent) {
-        struct cgroup_layout l = {};
-        int r = cgroup_layout_read(m->sysroot, 0, &l);
+        int r = cgroup_layout_read(m->sysroot, 0, &m->layout);
+        const struct cgroup_layout l = m->layout;  /* a view; m->layout owns the strings */
         if (r < 0) {
                 m->backend_kind = BACKEND_PROCFS;
                 return log_warning_errno(r, "cannot read the cgroup layout, supervising through /proc only: %m");
@@ -704,7 +702,6 @@ static int manager_setup_cgroups(struct manager *m, enum backend_kind want, cons
         }
         log_info("job groups: %s backend%s%s", backend_kind_to_string(k), m->parent_path ? " under " : "",
                  m->parent_path ? m->parent_path : "");
-        cgroup_layout_done(&l);
         return 0;
 }
 
@@ -774,6 +771,7 @@ struct manager *manager_free(struct manager *m) {
         }
         bus_free(m->bus);
         kevents_done(m);
+        cgroup_layout_done(&m->layout);
         conf_free(m->conf);
         sysroot_free(m->sysroot);
         free(m->config_path);

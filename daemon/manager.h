@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "backend.h"
+#include "cgroup.h"
 #include "policy.h"
 
 struct sd_bus_message;
@@ -62,6 +63,7 @@ struct manager {
         uint64_t host_ram_bytes;
 
         enum backend_kind backend_kind; /* what this host gives job groups */
+        struct cgroup_layout layout;    /* the mounts, read once at start (they do not move) */
         char *parent_path;              /* where job groups are made */
         char *unified_parent_path;
         char *socket_path;              /* from the config, or --socket */
@@ -137,8 +139,10 @@ void manager_limits_from_profile(const struct manager *m, const struct conf_prof
 struct mjob *manager_find_cgroup(struct manager *m, const char *cgroup);
 /* The job's record, in the state directory and on its cgroup. */
 void manager_job_save(struct manager *m, struct mjob *j);
-/* The directory (relative to the cgroup root) of a cgroup in the hierarchy the backend uses. */
-char *manager_job_dir(struct manager *m, const char *cgroup);
+/* The directory (relative to the cgroup root) of the cgroup at path (plus leaf), in the hierarchy the
+ * backend uses, or with unified in the cgroup2 tree (a cgroup1 job's twin). NULL when that hierarchy
+ * is not there. */
+char *manager_cgroup_dir(const struct manager *m, bool unified, const char *path, const char *leaf);
 void manager_notify_status(struct manager *m);
 /* host-reserve: stop the largest job when the host runs short. */
 void manager_check_host(struct manager *m);
