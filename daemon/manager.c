@@ -51,8 +51,8 @@
 static size_t manager_count_active(const struct manager *m);
 
 void manager_notify_status(struct manager *m) {
-        m->n_jobs = manager_count_active(m);
-        sd_notifyf(0, "STATUS=supervising %zu job%s", m->n_jobs, m->n_jobs == 1 ? "" : "s");
+        size_t n = manager_count_active(m);
+        sd_notifyf(0, "STATUS=supervising %zu job%s", n, n == 1 ? "" : "s");
 }
 
 static const char *manager_user_name(uid_t uid, char *buf, size_t size) {
@@ -818,12 +818,12 @@ int manager_start(struct manager *m) {
         if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
                 log_debug_errno(errno, "mlockall failed, continuing without: %m");
 
-        manager_notify_status(m);
+        size_t n = manager_count_active(m);
         struct log_field f[1] = { { .name = "MEMGUARD_BACKEND" } };
         snprintf(f[0].value, sizeof(f[0].value), "%s", backend_kind_to_string(m->backend_kind));
         log_struct(LOG_INFO, EVENTS_DAEMON_STARTED, f, 1, "memguardd %s started: %s backend, %zu job%s taken up",
-                   PACKAGE_VERSION, backend_kind_to_string(m->backend_kind), m->n_jobs, m->n_jobs == 1 ? "" : "s");
-        sd_notifyf(0, "READY=1\nSTATUS=supervising %zu job%s\nMAINPID=%d", m->n_jobs, m->n_jobs == 1 ? "" : "s",
+                   PACKAGE_VERSION, backend_kind_to_string(m->backend_kind), n, n == 1 ? "" : "s");
+        sd_notifyf(0, "READY=1\nSTATUS=supervising %zu job%s\nMAINPID=%d", n, n == 1 ? "" : "s",
                    (int) getpid());
         return 0;
 }

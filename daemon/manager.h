@@ -70,7 +70,6 @@ struct manager {
         char *state_dir;
 
         struct mjob *jobs;
-        size_t n_jobs;
         uint64_t next_id;
 
         ev_signal sig_term, sig_int, sig_hup;
