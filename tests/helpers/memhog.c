@@ -8,7 +8,8 @@
  *
  * Children (--children N) each allocate --size MB at --rate; the parent waits for them. With
  * --double-fork the allocating process is a grandchild whose parent exits at once, so it is
- * reparented (to the nearest subreaper). --pidfile writes the allocating pids, one per line. */
+ * reparented (to the nearest subreaper); the root itself stays until the grandchild ends. --pidfile
+ * writes the allocating pids, one per line. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -107,10 +108,17 @@ int main(int argc, char **argv) {
                 signal(SIGTERM, SIG_IGN);
 
         if (arg_double_fork) {
+                /* The grandchild holds the write end of this pipe; the root reads until end-of-file, so
+                 * it lives exactly as long as the grandchild does, however slow the machine is: a root
+                 * that left on a timer could leave before the grandchild reached its size. */
+                int alive[2];
+                if (pipe(alive) < 0)
+                        return 3;
                 pid_t p = fork();
                 if (p < 0)
                         return 3;
                 if (p == 0) {
+                        close(alive[0]);
                         if (fork() == 0) {
                                 setsid();
                                 hog();
@@ -118,14 +126,13 @@ int main(int argc, char **argv) {
                         }
                         _exit(0);
                 }
+                close(alive[1]);
                 waitpid(p, NULL, 0);
                 /* The grandchild is on its own now; keep the root alive while it works, like a
                  * pipeline that daemonised a helper, so the job's tree has both. */
-                double end = now() + arg_hold + arg_size / arg_rate + 1;
-                while (now() < end) {
-                        struct timespec ts = { 0, 10 * 1000 * 1000 };
-                        nanosleep(&ts, NULL);
-                }
+                char byte;
+                while (read(alive[0], &byte, 1) < 0 && errno == EINTR)
+                        ;
                 return arg_exit;
         }
 

@@ -246,12 +246,15 @@ for f in "$OUT/a-bus.log" "$OUT/b-bus.log" "$OUT/b-socket.log" "$D/root-socket.l
         wait_for 10 grep -q listening "$f" || diag_file "$f"
 done
 # $UA's job past its threshold that ignores SIGTERM: warned, past the threshold, SIGKILLed after the grace,
-# ended. It stays below the kernel's hard limit (64 MiB), which would OOM-kill it before the grace ends.
-"${AS_A[@]}" timeout -k 5 30 "$MG" run --socket "$SOCK" --max-memory 64 --warn-at 0.3 --grace 300ms -- \
-        "$BIN/memhog" --rate 100 --size 56 --ignore-term --hold 20 --pidfile "$OUT/sigjob.pid" >"$D/sigjob.out" 2>&1
+# ended. It must stay far below the kernel's hard limit, which would OOM-kill it before the grace ends
+# (and JobKilled would never come): the threshold is 30% of 200 MiB, the job stops growing at 75 MiB,
+# and the ceiling leaves room for what a sanitizer build of memhog adds (shadow memory, its runtime).
+"${AS_A[@]}" timeout -k 5 30 "$MG" run --socket "$SOCK" --max-memory 200 --kill-threshold 0.3 --warn-at 0.2 \
+        --grace 300ms -- "$BIN/memhog" --rate 100 --size 75 --ignore-term --hold 20 --pidfile "$OUT/sigjob.pid" \
+        >"$D/sigjob.out" 2>&1
 sig_rc=$?
 SIGJOB=$(sed -n 's/^JobStarted \([0-9]*\) .*/\1/p' "$D/root-socket.log" | tail -n 1)
-check_eq "$UA's job over --max-memory 64 that ignores SIGTERM is stopped (exit 10)" 10 "$sig_rc" || diag_file "$D/sigjob.out"
+check_eq "$UA's job over its kill threshold that ignores SIGTERM is stopped (exit 10)" 10 "$sig_rc" || diag_file "$D/sigjob.out"
 all_signals() {  # all_signals FILE PREFIX
         local s
         for s in JobStarted JobWarning JobThresholdCrossed JobKilled JobEnded; do

@@ -94,8 +94,12 @@ forget_pid() {
 }
 
 # wait_for SECONDS COMMAND [ARGS...]: poll every 50ms until COMMAND succeeds; 1 when time runs out.
+# SECONDS is what an idle machine needs; the ceiling is MG_WAIT_SCALE (default 5) times that, because
+# CI shares its cores with other work and a condition that comes late must not fail a test. Waiting
+# longer costs nothing when the condition holds: the poll returns as soon as it does.
+MG_WAIT_SCALE=${MG_WAIT_SCALE:-5}
 wait_for() {
-        local deadline=$(($(now_ms) + ${1%.*} * 1000))
+        local deadline=$(($(now_ms) + ${1%.*} * 1000 * MG_WAIT_SCALE))
         shift
         while ! "$@"; do
                 [ "$(now_ms)" -lt "$deadline" ] || return 1

@@ -54,7 +54,8 @@ mg_wait
 elapsed=$(($(now_ms) - t0))
 # policy_exit_code(): an interrupted job's own status; it died of SIGKILL, so 128 + 9.
 check_rc "--grace 1, job ignores SIGTERM: kill -TERM memguard ends it with SIGKILL, exit 137" 137
-check "... after the grace: ${elapsed}ms between 800ms and 6s" test "$elapsed" -ge 800 -a "$elapsed" -lt 6000
+# Only the lower bound: a busy machine makes memguard late, never early, and the grace must hold.
+check "... not before the grace: ${elapsed}ms >= 1s after kill -TERM" test "$elapsed" -ge 1000
 check "... memguard said it sent SIGKILL" grep -q "sent SIGKILL" "$MG_ERR" || mg_diag
 check "... the report is printed (Verdict: on stderr)" grep -q "^Verdict:" "$MG_ERR" || mg_diag
 hog=$(head -n1 "$P" 2>/dev/null)
