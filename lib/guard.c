@@ -18,9 +18,8 @@
 #include "sysroot.h"
 #include "units.h"
 
-/* When the root exits, processes it left behind get SIGTERM and, this long after, SIGKILL: they are
- * orphans nobody will wait for, so a short grace is enough. */
-#define GUARD_LEFTOVER_GRACE_USEC (1000 * 1000ULL)
+/* Once the root has exited with processes left, look this often at least: the report waits on the
+ * last of them. */
 #define GUARD_LEFTOVER_POLL_USEC (20 * 1000ULL)
 /* On cgroup backends every process is read at most this often, and at most every few samples (the
  * group's counters every sample): near a threshold samples come every 10ms, and a thousand idle jobs
@@ -184,6 +183,28 @@ static uint64_t guard_detail_period(const struct guard *g) {
         return MIN(GUARD_DETAIL_EVERY_USEC, n * GUARD_DETAIL_PER_PROCESS_USEC);
 }
 
+static void guard_leftovers(struct guard *g, enum policy_action a, uint64_t total, int nproc, uint64_t now) {
+        /* The threshold still applies to what is left (a dry run only reports it). */
+        guard_act(g, a, total);
+        enum policy_action la = policy_leftovers(&g->limits, &g->state, now);
+        /* Leftovers end even in a dry run, or the job would never end: what a dry run leaves out is
+         * stopping the job for its memory, and a suppressed step of that ladder is taken here. */
+        if (g->dry_run && (a == POLICY_ACTION_TERM || a == POLICY_ACTION_KILL))
+                la = a;
+        if (la == POLICY_ACTION_TERM) {
+                guard_emit(g, &(struct guard_event) {
+                                      .type = GUARD_EVENT_LEFTOVERS,
+                                      .pid = g->job->pid,
+                                      .count = nproc,
+                                      .message = "the job's main process exited; ending what it left running",
+                              });
+                guard_signal(g, GUARD_EVENT_TERM, SIGTERM, total);
+        } else if (la == POLICY_ACTION_KILL)
+                guard_signal(g, GUARD_EVENT_KILL, SIGKILL, total);
+        uint64_t next = policy_next_interval(&g->limits, &g->state, total, total, g->job->top_rss_bytes, 0, now);
+        guard_schedule(g, MIN(next, GUARD_LEFTOVER_POLL_USEC));
+}
+
 static void guard_tick(struct guard *g) {
         if (g->ended)
                 return;
@@ -233,19 +254,9 @@ static void guard_tick(struct guard *g) {
                         guard_end(g);
                         return;
                 }
-                /* The root is gone but left processes behind: they belong to the job and end with it. */
-                if (g->leftovers_usec == 0) {
-                        g->leftovers_usec = now;
-                        guard_emit(g, &(struct guard_event) {
-                                              .type = GUARD_EVENT_LEFTOVERS,
-                                              .pid = g->job->pid,
-                                              .count = last ? (int) last->nproc : 0,
-                                              .message = "the job's main process exited; ending what it left running",
-                                      });
-                        guard_signal(g, GUARD_EVENT_TERM, SIGTERM, total);
-                } else if (now - g->leftovers_usec >= GUARD_LEFTOVER_GRACE_USEC)
-                        guard_signal(g, GUARD_EVENT_KILL, SIGKILL, total);
-                guard_schedule(g, GUARD_LEFTOVER_POLL_USEC);
+                /* The root is gone but left processes behind: they belong to the job and end with it,
+                 * within the grace of the job's first SIGTERM (policy_leftovers). */
+                guard_leftovers(g, a, total, last ? (int) last->nproc : 0, now);
                 return;
         }
 

@@ -77,7 +77,6 @@ struct guard {
          * the time alone decides). memguard run's one job wants every process's peak; a daemon with a
          * thousand idle jobs sampled each second does not need them every second. */
         unsigned detail_every_samples;
-        uint64_t leftovers_usec;        /* when leftovers were first signalled */
 
         guard_event_cb on_event;
         void *userdata;

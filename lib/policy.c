@@ -125,6 +125,28 @@ enum policy_action policy_request_stop(const struct policy_limits *l, struct pol
         return POLICY_ACTION_TERM;
 }
 
+enum policy_action policy_leftovers(const struct policy_limits *l, struct policy_state *s, uint64_t now) {
+        switch (s->stage) {
+        case POLICY_STAGE_RUNNING:
+                s->stage = POLICY_STAGE_TERM_SENT;
+                s->term_usec = now;
+                return POLICY_ACTION_TERM;
+        case POLICY_STAGE_TERM_SENT:
+                if (now - s->term_usec < l->grace_usec)
+                        return POLICY_ACTION_NONE;
+                s->stage = POLICY_STAGE_KILL_SENT;
+                s->kill_usec = now;
+                return POLICY_ACTION_KILL;
+        case POLICY_STAGE_KILL_SENT:
+                if (now - s->kill_usec < POLICY_KILL_SETTLE_USEC)
+                        return POLICY_ACTION_NONE;
+                s->kill_usec = now;
+                return POLICY_ACTION_KILL;
+        default:
+                return POLICY_ACTION_NONE;
+        }
+}
+
 void policy_final(struct policy_state *s, uint64_t oom_kills) {
         if (oom_kills > s->seen_oom_kills && s->reason == POLICY_REASON_NONE)
                 s->reason = POLICY_REASON_KERNEL_OOM;

@@ -96,6 +96,13 @@ enum policy_action policy_decide(const struct policy_limits *l, struct policy_st
 enum policy_action policy_request_stop(const struct policy_limits *l, struct policy_state *s,
                                        enum policy_reason reason, bool immediate, uint64_t now_usec);
 
+/* The root exited and left processes behind: they belong to the job and end with it, on the same
+ * ladder. SIGTERM now unless the ladder already started, whatever started it (its grace keeps running
+ * from that first SIGTERM: a wrapper such as sh or make exiting must not cut a checkpoint short);
+ * SIGKILL once the grace is over, repeated only after the settle delay. The reason, and so the exit
+ * code, stays what it was: ending leftovers of a job that exited on its own is not a limit kill. */
+enum policy_action policy_leftovers(const struct policy_limits *l, struct policy_state *s, uint64_t now_usec);
+
 /* At the very end, once nothing of the job is left: a kernel OOM kill seen only now still makes the
  * verdict a limit kill, whatever exit status the OOM-killed job produced. */
 void policy_final(struct policy_state *s, uint64_t oom_kills);

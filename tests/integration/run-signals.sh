@@ -66,6 +66,57 @@ else
         [ -n "$hog" ] && kill -KILL "$hog" 2>/dev/null
 fi
 
+# --- the grace holds when the main process is a wrapper -------------------------------------------------
+# sh -c "checkpointer & wait": on SIGTERM sh dies at once and the checkpointer, its child, takes 2 s to
+# save (ignoring further SIGTERMs meanwhile, as a checkpointing job would). The grace (30 s) runs from
+# that first SIGTERM for every process of the job: sh's exit must not bring a second SIGTERM or an early
+# SIGKILL, so the checkpoint is written.
+C=$TEST_TMP/checkpoint
+rm -f "$F" "$R" "$C"
+export C
+mg_bg run --grace 30s -- sh -c 'sh -c '"'"'trap "trap \"\" TERM; echo got-TERM >>\"\$F\"; sleep 2; echo saved >\"\$C\"; exit 0" TERM; touch "$R"; while :; do sleep 1 & wait; done'"'"' & wait'
+if [ -n "$MG_PID" ] && wait_for 10 test -e "$R"; then
+        kill -TERM "$MG_PID"
+else
+        diag "the job did not start"
+        [ -n "$MG_PID" ] && kill -KILL "$MG_PID" 2>/dev/null
+fi
+mg_wait
+check "wrapper main process exits on SIGTERM: its child's checkpoint is written within the grace" \
+        grep -qx saved "$C" || mg_diag 25
+check_eq "... memguard sent SIGTERM once, no second one when the wrapper exited" "1" \
+        "$(grep -c "sent SIGTERM" "$MG_ERR" 2>/dev/null)" || mg_diag 25
+if grep -q "sent SIGKILL" "$MG_ERR"; then
+        not_ok "... and no SIGKILL: the job ended within its grace"
+        mg_diag 25
+else
+        ok "... and no SIGKILL: the job ended within its grace"
+fi
+# policy_exit_code(): an interrupted job's own status: sh died of SIGTERM.
+check_rc "... memguard exits with the wrapper's code 143" 143 || mg_diag 25
+
+# --- leftovers of a job that exited on its own get the whole grace too --------------------------------
+# The main process exits 0 at once and leaves a SIGTERM-ignoring process behind: SIGTERM now, SIGKILL
+# not before the grace (3 s here; before, a fixed 1 s), and the job's own exit code. The main process
+# notes the time just before it exits: a lower bound that a busy machine can only make longer.
+rm -f "$P" "$TEST_TMP/root-exit"
+mg_bg run --grace 3s -- sh -c '"$0" --ignore-term --size 10 --hold 60 --pidfile "$1" & while [ ! -s "$1" ]; do sleep 0.05; done; date +%s%3N >"$2"; exit 0' \
+        "$MEMHOG" "$P" "$TEST_TMP/root-exit"
+mg_wait
+elapsed=$(($(now_ms) - $(cat "$TEST_TMP/root-exit" 2>/dev/null || now_ms)))
+check_rc "main process exits 0 leaving a SIGTERM-ignoring child: memguard exits 0" 0 || mg_diag 25
+check "... the leftover got SIGKILL only after the grace: ${elapsed}ms >= 3s after the main process exited" \
+        test "$elapsed" -ge 3000 || mg_diag 25
+check "... memguard said it ended what the main process left" grep -q "ending what it left running" "$MG_ERR" || mg_diag 25
+check "... and sent SIGKILL" grep -q "sent SIGKILL" "$MG_ERR" || mg_diag 25
+hog=$(head -n1 "$P" 2>/dev/null)
+if [ -n "$hog" ] && wait_for 5 pid_gone "$hog"; then
+        ok "... and the leftover is gone"
+else
+        not_ok "... and the leftover is gone"
+        [ -n "$hog" ] && kill -KILL "$hog" 2>/dev/null
+fi
+
 # --- Ctrl-C on a real terminal ----------------------------------------------------------------------------
 # memguard and the job share the terminal's foreground process group, so the kernel already delivers
 # SIGINT to the job: memguard must not pass it on a second time. python3's pty module gives the run a

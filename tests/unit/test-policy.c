@@ -354,6 +354,49 @@ static void test_request_stop(void **state) {
         assert_int_equal(s.reason, POLICY_REASON_TOTAL);
 }
 
+/* The root exited with processes left, the ladder not started: SIGTERM to them now, SIGKILL only after
+ * the job's whole grace, and the verdict stays the job's own. */
+static void test_leftovers_fresh(void **state) {
+        struct policy_limits l = total_limits();
+        struct policy_state s = {};
+
+        assert_int_equal(policy_leftovers(&l, &s, 1000), POLICY_ACTION_TERM);
+        assert_int_equal(s.stage, POLICY_STAGE_TERM_SENT);
+        assert_int_equal(s.term_usec, 1000);
+        assert_int_equal(s.reason, POLICY_REASON_NONE);
+
+        assert_int_equal(policy_leftovers(&l, &s, 1000 + USEC_PER_SEC), POLICY_ACTION_NONE);
+        assert_int_equal(policy_leftovers(&l, &s, 1000 + GRACE - 1), POLICY_ACTION_NONE);
+        assert_int_equal(policy_leftovers(&l, &s, 1000 + GRACE), POLICY_ACTION_KILL);
+        assert_int_equal(s.stage, POLICY_STAGE_KILL_SENT);
+        assert_int_equal(policy_leftovers(&l, &s, 1000 + GRACE + POLICY_KILL_SETTLE_USEC - 1), POLICY_ACTION_NONE);
+        assert_int_equal(policy_leftovers(&l, &s, 1000 + GRACE + POLICY_KILL_SETTLE_USEC), POLICY_ACTION_KILL);
+        assert_int_equal(s.reason, POLICY_REASON_NONE);
+        assert_int_equal(policy_exit_code(&s, 0, 0, false), 0);
+}
+
+/* The ladder started (threshold, or a forwarded SIGTERM) and then the main process, a wrapper such as
+ * sh, exited at once: no second SIGTERM, and the grace still runs from the first one. */
+static void test_leftovers_keep_grace(void **state) {
+        struct policy_limits l = total_limits();
+        struct policy_state s = {};
+        struct fake_clock c = { 1 };
+
+        assert_int_equal(decide(&l, &s, THRESHOLD, &c), POLICY_ACTION_TERM);
+        uint64_t term = c.now;
+        for (uint64_t t = term + 1; t < term + GRACE; t += 500 * USEC_PER_MSEC)
+                assert_int_equal(policy_leftovers(&l, &s, t), POLICY_ACTION_NONE);
+        assert_int_equal(s.term_usec, term);
+        assert_int_equal(policy_leftovers(&l, &s, term + GRACE), POLICY_ACTION_KILL);
+        assert_int_equal(s.reason, POLICY_REASON_TOTAL);
+
+        s = (struct policy_state) {};
+        assert_int_equal(policy_request_stop(&l, &s, POLICY_REASON_INTERRUPT, false, 50), POLICY_ACTION_TERM);
+        assert_int_equal(policy_leftovers(&l, &s, 50 + GRACE - 1), POLICY_ACTION_NONE);
+        assert_int_equal(policy_leftovers(&l, &s, 50 + GRACE), POLICY_ACTION_KILL);
+        assert_int_equal(s.reason, POLICY_REASON_INTERRUPT);
+}
+
 static void test_interval_fixed(void **state) {
         struct policy_limits l = total_limits();
         struct policy_state s = {};
@@ -696,6 +739,8 @@ int main(void) {
                 cmocka_unit_test(test_kernel_oom),
                 cmocka_unit_test(test_final),
                 cmocka_unit_test(test_request_stop),
+                cmocka_unit_test(test_leftovers_fresh),
+                cmocka_unit_test(test_leftovers_keep_grace),
                 cmocka_unit_test(test_interval_fixed),
                 cmocka_unit_test(test_interval_adaptive_bounds),
                 cmocka_unit_test(test_interval_monotonic),
