@@ -814,8 +814,9 @@ int manager_start(struct manager *m) {
                 ev_timer_start(m->loop, &m->watchdog_timer);
         }
 
-        /* Keep the supervisor itself out of swap when memory is tight: it is what frees memory. */
-        if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
+        /* Keep the supervisor itself out of swap when memory is tight: it is what frees memory. On fault:
+         * an allocation costs locked memory when it is used, not when it is made. */
+        if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0)
                 log_debug_errno(errno, "mlockall failed, continuing without: %m");
 
         size_t n = manager_count_active(m);

@@ -9,6 +9,8 @@
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 
+#include "wire.h"
+
 struct manager;
 
 struct bus_conn {
@@ -19,6 +21,13 @@ struct bus_conn {
         ev_timer timer;
         ev_prepare prepare;
         bool system;
+        /* The control socket's stream as checked before sd-bus reads it (not for the system bus, whose
+         * daemon enforces its own limits). */
+        struct wire wire;
+        bool checked;                   /* SO_PEEK_OFF works: the stream is checked */
+        bool held;                      /* a message header is incomplete: sd-bus must not read yet */
+        uint64_t held_since;
+        ev_timer hold_timer;
         struct bus_conn *next;
 };
 
