@@ -5,10 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -17,15 +14,16 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "backend.h"
 #include "cgroup.h"
+#include "check.h"
+#include "fakecg.h"
+#include "host.h"
 #include "job.h"
 #include "macro.h"
 #include "sysroot.h"
-#include "tree.h"
 
 #ifndef FIXTURES
 #error "FIXTURES must name the tests/fixtures directory"
@@ -41,290 +39,25 @@
 #define V1_MEM_JOB_DIR "memory/user.slice/test/" JOB
 #define V1_UNI_JOB_DIR "unified/user.slice/test/" JOB
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
-
-static void freestrp(char **p) {
-        free(*p);
-}
-#define _cleanup_str_ _cleanup_(freestrp)
-
-static char *mfree(char *p) {
-        free(p);
-        return NULL;
-}
-
-/* ---- a fake kernel behind mkdir and rmdir ----------------------------------------------------------
- * In cgroupfs, mkdir makes a group and the kernel fills it with its interface files at once; the
- * backends rely on that (mkdir, then open memory.current). A fixture directory is plain ext4/tmpfs,
- * where mkdir makes an empty directory, and the open fails. So this test binary defines mkdirat
- * itself: the engine is a static library, the linker resolves its mkdirat calls to this definition,
- * which makes the directory with the real system call and then, only for the cgroup directory of the
- * sysroot under test, creates the files the kernel would. rmdir of a group is the mirror image: the
- * kernel removes a group with its interface files, a plain rmdir refuses a directory that has files,
- * so unlinkat(AT_REMOVEDIR) is defined here too, records the removal and takes the files away first.
- * No LD_PRELOAD, nothing changes in lib/. */
-
-struct fake_file {
-        const char *name;
-        const char *content;
-};
-
-/* Files the code writes start empty: unlike the kernel, a plain file is not replaced by a write, and
- * the tests read back exactly what was written. */
-static const struct fake_file fake_v2_files[] = {
-        { "cgroup.procs", "" },
-        { "cgroup.kill", "" },
-        { "cgroup.freeze", "" },
-        { "cgroup.events", "populated 0\nfrozen 0\n" },
-        { "cgroup.controllers", "memory pids\n" },
-        { "cgroup.subtree_control", "" },
-        { "memory.current", "0\n" },
-        { "memory.max", "" },
-        { "memory.oom.group", "" },
-        { "memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n" },
-        { "memory.stat", "anon 0\nfile 0\nkernel 0\ninactive_anon 0\nactive_anon 0\ninactive_file 0\n"
-                         "active_file 0\nunevictable 0\n" },
-};
-
-static const struct fake_file fake_v1_files[] = {
-        { "cgroup.procs", "" },
-        { "tasks", "" },
-        { "memory.usage_in_bytes", "0\n" },
-        { "memory.max_usage_in_bytes", "0\n" },
-        { "memory.limit_in_bytes", "" },
-        { "memory.memsw.limit_in_bytes", "" },
-        { "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n" },
-        { "memory.stat", "cache 0\nrss 0\ninactive_anon 0\nactive_anon 0\ninactive_file 0\nactive_file 0\n"
-                         "total_cache 0\ntotal_rss 0\ntotal_inactive_file 0\ntotal_active_file 0\n" },
-};
-
-/* The unified tree of a hybrid host: membership and cgroup.kill, no controllers. */
-static const struct fake_file fake_unified_files[] = {
-        { "cgroup.procs", "" },
-        { "cgroup.kill", "" },
-        { "cgroup.freeze", "" },
-        { "cgroup.events", "populated 0\nfrozen 0\n" },
-        { "cgroup.controllers", "" },
-};
-
-static struct {
-        int cgroup_fd;          /* populate only below this directory fd; -1: plain mkdir */
-        bool no_peak;           /* a kernel before 5.19: no memory.peak */
-        int error;              /* first failure to populate, checked by the tests */
-        char *created[8];       /* what mkdirat made below cgroup_fd, in order */
-        size_t n_created;
-        char *removed[8];       /* what unlinkat(AT_REMOVEDIR) was asked to remove, in order */
-        size_t n_removed;
-} fake = { .cgroup_fd = -1 };
-
-static void fake_reset(void) {
-        for (size_t i = 0; i < fake.n_created; i++)
-                free(fake.created[i]);
-        fake.n_created = 0;
-        for (size_t i = 0; i < fake.n_removed; i++)
-                free(fake.removed[i]);
-        fake.n_removed = 0;
-        fake.cgroup_fd = -1;
-        fake.no_peak = false;
-        fake.error = 0;
-}
-
-static void fake_arm(const struct sysroot *s) {
-        fake.cgroup_fd = s->cgroup_fd;
-}
-
-static void fake_populate_set(int dirfd, const char *dir, const struct fake_file *files, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                char p[PATH_MAX];
-                snprintf(p, sizeof(p), "%s/%s", dir, files[i].name);
-                _cleanup_close_ int fd = openat(dirfd, p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-                size_t len = strlen(files[i].content);
-                if (fd < 0 || write(fd, files[i].content, len) != (ssize_t) len) {
-                        if (!fake.error)
-                                fake.error = errno ? errno : EIO;
-                }
-        }
-}
-
-static void fake_populate(int dirfd, const char *path) {
-        if (fake.n_created < ELEMENTSOF(fake.created))
-                fake.created[fake.n_created++] = strdup(path);
-
-        if (strncmp(path, "memory/", 7) == 0)
-                fake_populate_set(dirfd, path, fake_v1_files, ELEMENTSOF(fake_v1_files));
-        else if (strncmp(path, "unified/", 8) == 0)
-                fake_populate_set(dirfd, path, fake_unified_files, ELEMENTSOF(fake_unified_files));
-        else {
-                fake_populate_set(dirfd, path, fake_v2_files, ELEMENTSOF(fake_v2_files));
-                if (!fake.no_peak)
-                        fake_populate_set(dirfd, path, &(struct fake_file) { "memory.peak", "0\n" }, 1);
-        }
-}
-
-/* Not static on purpose: this definition takes the place of the C library's for the engine. */
-int mkdirat(int dirfd, const char *path, mode_t mode) {
-        if (syscall(SYS_mkdirat, dirfd, path, mode) < 0)
-                return -1;
-        if (fake.cgroup_fd >= 0 && dirfd == fake.cgroup_fd)
-                fake_populate(dirfd, path);
-        return 0;
-}
-
-/* The interface files go with the group; anything else in it (a child group) makes rmdir fail. */
-static void fake_depopulate_set(int dirfd, const char *dir, const struct fake_file *files, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                char p[PATH_MAX];
-                snprintf(p, sizeof(p), "%s/%s", dir, files[i].name);
-                (void) syscall(SYS_unlinkat, dirfd, p, 0);
-        }
-}
-
-/* Not static on purpose, as mkdirat above. */
-int unlinkat(int dirfd, const char *path, int flags) {
-        if (fake.cgroup_fd >= 0 && dirfd == fake.cgroup_fd && (flags & AT_REMOVEDIR)) {
-                if (fake.n_removed < ELEMENTSOF(fake.removed))
-                        fake.removed[fake.n_removed++] = strdup(path);
-                fake_depopulate_set(dirfd, path, fake_v2_files, ELEMENTSOF(fake_v2_files));
-                fake_depopulate_set(dirfd, path, fake_v1_files, ELEMENTSOF(fake_v1_files));
-                fake_depopulate_set(dirfd, path, &(struct fake_file) { "memory.peak", "" }, 1);
-        }
-        return syscall(SYS_unlinkat, dirfd, path, flags) < 0 ? -1 : 0;
-}
-
-static bool fake_created(const char *path) {
-        for (size_t i = 0; i < fake.n_created; i++)
-                if (fake.created[i] && strcmp(fake.created[i], path) == 0)
-                        return true;
-        return false;
-}
-
-static bool fake_removed(const char *path) {
-        for (size_t i = 0; i < fake.n_removed; i++)
-                if (fake.removed[i] && strcmp(fake.removed[i], path) == 0)
-                        return true;
-        return false;
-}
-
-/* ---- fixture copies ------------------------------------------------------------------------------ */
-
-struct host {
-        char path[PATH_MAX];
-        struct sysroot *s;
-};
-
-/* Every test that changes a host works on its own copy, so the fixtures in the tree stay as they are. */
-static int host_setup(void **state, const char *fixture) {
-        struct host *h = calloc(1, sizeof(*h));
-        if (!h)
-                return -1;
-        *state = h;
-        fake_reset();
-        if (tree_clone(fixture, "test-backend", h->path, sizeof(h->path)) < 0) {
-                /* cmocka runs no teardown after a failed setup */
-                free(h);
-                *state = NULL;
-                return -1;
-        }
-        return 0;
-}
-
 static int setup_cgroup2_host(void **state) {
+        fakecg_reset();
         return host_setup(state, CGROUP2_HOST);
 }
 
 static int setup_cgroup1_host(void **state) {
+        fakecg_reset();
         return host_setup(state, CGROUP1_HOST);
 }
 
 static int setup_procfs_host(void **state) {
+        fakecg_reset();
         return host_setup(state, PROCFS_HOST);
 }
 
-static int host_teardown(void **state) {
-        struct host *h = *state;
-        fake_reset();
-        if (!h)
-                return 0;
-        sysroot_free(h->s);
-        int r = h->path[0] ? tree_remove(h->path) : 0;
-        free(h);
-        return r < 0 ? -1 : 0;
-}
-
-static struct sysroot *host_open(struct host *h) {
-        assert_null(h->s);
-        assert_int_equal(sysroot_open(h->path, &h->s), 0);
-        assert_false(sysroot_is_live(h->s));
-        return h->s;
-}
-
-/* Rewrites a file of the copy in place: O_TRUNC keeps the inode, so a descriptor the backend keeps
- * open (memory.current and friends) sees the new text at its next pread from offset 0. */
-static void host_write(struct host *h, const char *rel, const char *text) {
-        char p[PATH_MAX * 2];
-        snprintf(p, sizeof(p), "%s/%s", h->path, rel);
-        _cleanup_close_ int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        assert_true(fd >= 0);
-        size_t len = strlen(text);
-        assert_int_equal(write(fd, text, len), (ssize_t) len);
-}
-
-static char *host_read(struct host *h, const char *rel) {
-        char p[PATH_MAX * 2];
-        snprintf(p, sizeof(p), "%s/%s", h->path, rel);
-        _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return NULL;
-        char *text = NULL;
-        assert_true(sysroot_read_fd(fd, &text, 1024 * 1024) >= 0);
-        return text;
-}
-
-static bool host_exists(struct host *h, const char *rel) {
-        char p[PATH_MAX * 2];
-        snprintf(p, sizeof(p), "%s/%s", h->path, rel);
-        return access(p, F_OK) == 0;
-}
-
-static void host_remove(struct host *h, const char *rel) {
-        char p[PATH_MAX * 2];
-        snprintf(p, sizeof(p), "%s/%s", h->path, rel);
-        assert_int_equal(tree_remove(p), 0);
-}
-
-static void assert_file(struct host *h, const char *rel, const char *expected) {
-        _cleanup_str_ char *text = host_read(h, rel);
-        assert_non_null(text);
-        assert_string_equal(text, expected);
-}
-
-static void assert_pids(const pid_t *got, size_t n, const pid_t *want, size_t n_want) {
-        _cleanup_free_ pid_t *sorted = malloc(MAX(n, (size_t) 1) * sizeof(pid_t));
-        assert_non_null(sorted);
-        if (n > 0)
-                memcpy(sorted, got, n * sizeof(pid_t));
-        /* the order of a pid list means nothing: compare as sets */
-        for (size_t i = 1; i < n; i++)
-                for (size_t k = i; k > 0 && sorted[k - 1] > sorted[k]; k--) {
-                        pid_t t = sorted[k];
-                        sorted[k] = sorted[k - 1];
-                        sorted[k - 1] = t;
-                }
-        assert_int_equal(n, n_want);
-        for (size_t i = 0; i < n; i++)
-                assert_int_equal(sorted[i], want[i]);
-}
-
-static void assert_backend_pids(struct backend *b, const pid_t *want, size_t n_want) {
-        _cleanup_free_ pid_t *pids = NULL;
-        size_t n = 0;
-        assert_int_equal(backend_pids(b, &pids, &n), 0);
-        assert_pids(pids, n, want, n_want);
-}
-
-static void assert_contains(const char *haystack, const char *needle) {
-        if (!haystack || !strstr(haystack, needle))
-                fail_msg("\"%s\" does not contain \"%s\"", haystack ? haystack : "(null)", needle);
+/* The fake kernel forgets the copy before it goes. */
+static int teardown_host(void **state) {
+        fakecg_reset();
+        return host_teardown(state);
 }
 
 static const struct backend_config job_config = { .group_name = JOB };
@@ -351,8 +84,8 @@ static const char hybrid_proc_cgroup[] =
         "0::/\n";
 
 static void check_proc_cgroup(const char *text, const char *v2, const char *v1) {
-        _cleanup_str_ char *got_v2 = NULL;
-        _cleanup_str_ char *got_v1 = NULL;
+        _cleanup_free_ char *got_v2 = NULL;
+        _cleanup_free_ char *got_v1 = NULL;
         assert_int_equal(cgroup_parse_proc_cgroup(text, &got_v2, &got_v1), 0);
         if (v2)
                 assert_string_equal(got_v2, v2);
@@ -383,7 +116,7 @@ static void test_parse_proc_cgroup(void **state) {
         /* nothing at all: neither, and no error */
         check_proc_cgroup("", NULL, NULL);
         /* the callers may ask for one of them only */
-        _cleanup_str_ char *v1 = NULL;
+        _cleanup_free_ char *v1 = NULL;
         assert_int_equal(cgroup_parse_proc_cgroup(hybrid_proc_cgroup, NULL, &v1), 0);
         assert_string_equal(v1, "/process_api/2494a2e570e4bf8d74de57b2cfccf0d5");
 }
@@ -423,8 +156,8 @@ static const char v2_mountinfo[] =
         "rw,nsdelegate,memory_recursiveprot\n";
 
 static void check_mountinfo(const char *text, const char *v2, const char *v1) {
-        _cleanup_str_ char *got_v2 = NULL;
-        _cleanup_str_ char *got_v1 = NULL;
+        _cleanup_free_ char *got_v2 = NULL;
+        _cleanup_free_ char *got_v1 = NULL;
         assert_int_equal(cgroup_parse_mountinfo(text, &got_v2, &got_v1), 0);
         if (v2)
                 assert_string_equal(got_v2, v2);
@@ -598,7 +331,7 @@ static void test_pread_counters(void **state) {
 }
 
 static void check_join(const char *mount, const char *path, const char *leaf, const char *want) {
-        _cleanup_str_ char *got = cgroup_join(mount, path, leaf);
+        _cleanup_free_ char *got = cgroup_join(mount, path, leaf);
         assert_non_null(got);
         assert_string_equal(got, want);
 }
@@ -641,7 +374,7 @@ static void test_read_pids(void **state) {
 
         assert_int_equal(sysroot_open(CGROUP2_HOST, &s), 0);
         assert_int_equal(cgroup_read_pids(s, "user.slice/cases/two/cgroup.procs", &pids, &n), 0);
-        assert_pids(pids, n, (const pid_t[]) { 201, 202 }, 2);
+        check_pids(pids, n, (const pid_t[]) { 201, 202 }, 2);
         free(pids);
         pids = NULL;
 
@@ -757,54 +490,54 @@ static void test_layout_mount_elsewhere(void **state) {
 static void test_cgroup2_no_memory_controller(void **state) {
         struct host *h = *state;
         struct backend *b = NULL;
-        _cleanup_str_ char *err = NULL;
+        _cleanup_free_ char *err = NULL;
 
         host_write(h, "sys/fs/cgroup/user.slice/test/cgroup.controllers", "cpu pids\n");
         host_open(h);
-        fake_arm(h->s);
+        fakecg_arm(h->s);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &job_config, &b, &err), -EOPNOTSUPP);
         assert_null(b);
-        assert_contains(err, "/sys/fs/cgroup/user.slice/test");
-        assert_contains(err, "no memory controller");
+        check_contains(err, "/sys/fs/cgroup/user.slice/test");
+        check_contains(err, "no memory controller");
         /* refused before making anything */
-        assert_int_equal(fake.n_created, 0);
+        assert_int_equal(fakecg.n_created, 0);
         assert_false(host_exists(h, "sys/fs/cgroup/" V2_JOB_DIR));
 }
 
 static void test_cgroup2_no_mount(void **state) {
         struct host *h = *state;
         struct backend *b = NULL;
-        _cleanup_str_ char *err = NULL;
+        _cleanup_free_ char *err = NULL;
 
         host_write(h, "proc/100/mountinfo", "26 1 254:1 / / rw,relatime - ext4 /dev/vda1 rw\n");
         host_open(h);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &job_config, &b, &err), -EOPNOTSUPP);
         assert_null(b);
-        assert_contains(err, "no cgroup2 filesystem");
+        check_contains(err, "no cgroup2 filesystem");
 }
 
 static void test_cgroup2_no_layout(void **state) {
         struct host *h = *state;
         struct backend *b = NULL;
-        _cleanup_str_ char *err = NULL;
+        _cleanup_free_ char *err = NULL;
 
         host_remove(h, "proc/100/mountinfo");
         host_open(h);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &job_config, &b, &err), -ENOENT);
-        assert_contains(err, "cannot read the cgroup layout");
+        check_contains(err, "cannot read the cgroup layout");
 
         /* a mountinfo that cannot be parsed is as bad */
         host_write(h, "proc/100/mountinfo", "this is not a mountinfo\n");
         free(err);
         err = NULL;
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &job_config, &b, &err), -EINVAL);
-        assert_contains(err, "cannot read the cgroup layout");
+        check_contains(err, "cannot read the cgroup layout");
 }
 
 static void test_cgroup2_group_exists(void **state) {
         struct host *h = *state;
         struct backend *b = NULL;
-        _cleanup_str_ char *err = NULL;
+        _cleanup_free_ char *err = NULL;
 
         /* somebody else's group of that name: refused, and left alone */
         char p[PATH_MAX * 2];
@@ -812,24 +545,24 @@ static void test_cgroup2_group_exists(void **state) {
         assert_int_equal(mkdir(p, 0755), 0);
         host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/cgroup.procs", "4321\n");
         host_open(h);
-        fake_arm(h->s);
+        fakecg_arm(h->s);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &job_config, &b, &err), -EEXIST);
-        assert_contains(err, "cannot create /sys/fs/cgroup/" V2_JOB_DIR);
-        assert_file(h, "sys/fs/cgroup/" V2_JOB_DIR "/cgroup.procs", "4321\n");
-        assert_int_equal(fake.n_removed, 0);
+        check_contains(err, "cannot create /sys/fs/cgroup/" V2_JOB_DIR);
+        host_assert_file(h, "sys/fs/cgroup/" V2_JOB_DIR "/cgroup.procs", "4321\n");
+        assert_int_equal(fakecg.n_removed, 0);
 }
 
 static void test_cgroup2_no_interface_files(void **state) {
         struct host *h = *state;
         struct backend *b = NULL;
-        _cleanup_str_ char *err = NULL;
+        _cleanup_free_ char *err = NULL;
 
         /* a plain mkdir, no kernel to fill the group: opening its files fails, and the half-made group
          * is removed again */
         host_open(h);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &job_config, &b, &err), -ENOENT);
         assert_null(b);
-        assert_contains(err, "cannot open the files of /sys/fs/cgroup/" V2_JOB_DIR);
+        check_contains(err, "cannot open the files of /sys/fs/cgroup/" V2_JOB_DIR);
         assert_false(host_exists(h, "sys/fs/cgroup/" V2_JOB_DIR));
 }
 
@@ -840,63 +573,63 @@ static void test_cgroup2_enables_memory(void **state) {
         /* the parent does not hand memory down yet: the backend asks for it */
         host_write(h, "sys/fs/cgroup/user.slice/test/cgroup.subtree_control", "");
         host_open(h);
-        fake_arm(h->s);
+        fakecg_arm(h->s);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &job_config, &b, NULL), 0);
-        assert_file(h, "sys/fs/cgroup/user.slice/test/cgroup.subtree_control", "+memory");
+        host_assert_file(h, "sys/fs/cgroup/user.slice/test/cgroup.subtree_control", "+memory");
 }
 
 static void test_cgroup2_open(void **state) {
         struct host *h = *state;
         _cleanup_(backend_freep) struct backend *b = NULL;
-        _cleanup_str_ char *err = NULL;
+        _cleanup_free_ char *err = NULL;
         struct backend_config config = job_config;
 
         config.hard_limit_bytes = GIB;
         host_open(h);
-        fake_arm(h->s);
+        fakecg_arm(h->s);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &config, &b, &err), 0);
-        assert_int_equal(fake.error, 0);
+        assert_int_equal(fakecg.error, 0);
         assert_null(err);
         assert_string_equal(backend_name(b), "cgroup2");
         assert_non_null(b->ops->measures);
         assert_string_equal(backend_group_path(b), "/user.slice/test/" JOB);
 
         /* one group, below memguard's own, with the kernel ceiling and whole-group OOM kills */
-        assert_int_equal(fake.n_created, 1);
-        assert_true(fake_created(V2_JOB_DIR));
-        assert_file(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.max", "1073741824");
-        assert_file(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.oom.group", "1");
+        assert_int_equal(fakecg.n_created, 1);
+        assert_true(fakecg_created(V2_JOB_DIR));
+        host_assert_file(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.max", "1073741824");
+        host_assert_file(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.oom.group", "1");
         /* the parent already handed memory down: left as it was */
-        assert_file(h, "sys/fs/cgroup/user.slice/test/cgroup.subtree_control", "memory pids\n");
+        host_assert_file(h, "sys/fs/cgroup/user.slice/test/cgroup.subtree_control", "memory pids\n");
 
         /* the child joins the job's group itself, by writing "0" to its cgroup.procs */
         assert_int_equal(backend_prepare_child(b), 0);
-        assert_file(h, "sys/fs/cgroup/" V2_JOB_DIR "/cgroup.procs", "0");
+        host_assert_file(h, "sys/fs/cgroup/" V2_JOB_DIR "/cgroup.procs", "0");
 
         /* the ceiling moves */
         host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.max", "");
         assert_int_equal(backend_set_limit(b, 2 * GIB), 0);
-        assert_file(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.max", "2147483648");
+        host_assert_file(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.max", "2147483648");
         assert_int_equal(b->config.hard_limit_bytes, 2 * GIB);
         host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.max", "");
         assert_int_equal(backend_set_limit(b, 0), 0);
-        assert_file(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.max", "max");
+        host_assert_file(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.max", "max");
 
         /* freezing acts on the job's processes: not on a fixture's */
         assert_int_equal(backend_freeze(b, true), -EOPNOTSUPP);
-        assert_file(h, "sys/fs/cgroup/" V2_JOB_DIR "/cgroup.freeze", "");
+        host_assert_file(h, "sys/fs/cgroup/" V2_JOB_DIR "/cgroup.freeze", "");
 
         /* what the backend made, it removes */
-        assert_int_equal(fake.n_removed, 0);
+        assert_int_equal(fakecg.n_removed, 0);
         b = backend_free(b);
-        assert_true(fake_removed(V2_JOB_DIR));
+        assert_true(fakecg_removed(V2_JOB_DIR));
         assert_false(host_exists(h, "sys/fs/cgroup/" V2_JOB_DIR));
 
         /* without a hard limit memory.max is not written (the kernel's "max" stays) */
-        fake_reset();
-        fake_arm(h->s);
+        fakecg_reset();
+        fakecg_arm(h->s);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &job_config, &b, NULL), 0);
-        assert_file(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.max", "");
+        host_assert_file(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.max", "");
 }
 
 static void test_cgroup2_keep(void **state) {
@@ -905,11 +638,11 @@ static void test_cgroup2_keep(void **state) {
 
         /* the daemon stopping without ending its jobs: the group stays for the next start to adopt */
         host_open(h);
-        fake_arm(h->s);
+        fakecg_arm(h->s);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &job_config, &b, NULL), 0);
         b->keep = true;
         assert_null(backend_free(b));
-        assert_int_equal(fake.n_removed, 0);
+        assert_int_equal(fakecg.n_removed, 0);
         assert_true(host_exists(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.current"));
 }
 
@@ -922,14 +655,14 @@ static void test_cgroup2_parent_path(void **state) {
         config.parent_path = "/user.slice";
         host_write(h, "sys/fs/cgroup/user.slice/cgroup.subtree_control", "");
         host_open(h);
-        fake_arm(h->s);
+        fakecg_arm(h->s);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &config, &b, NULL), 0);
-        assert_true(fake_created("user.slice/" JOB));
-        assert_int_equal(fake.n_created, 1);
+        assert_true(fakecg_created("user.slice/" JOB));
+        assert_int_equal(fakecg.n_created, 1);
         assert_string_equal(backend_group_path(b), "/user.slice/" JOB);
         /* and the memory controller is asked of that parent, not of memguard's own group */
-        assert_file(h, "sys/fs/cgroup/user.slice/cgroup.subtree_control", "+memory");
-        assert_file(h, "sys/fs/cgroup/user.slice/test/cgroup.subtree_control", "memory pids\n");
+        host_assert_file(h, "sys/fs/cgroup/user.slice/cgroup.subtree_control", "+memory");
+        host_assert_file(h, "sys/fs/cgroup/user.slice/test/cgroup.subtree_control", "memory pids\n");
 }
 
 #define WATCHED "system.slice/build.service"
@@ -937,23 +670,23 @@ static void test_cgroup2_parent_path(void **state) {
 static void test_cgroup2_adopt(void **state) {
         struct host *h = *state;
         _cleanup_(backend_freep) struct backend *b = NULL;
-        _cleanup_str_ char *err = NULL;
+        _cleanup_free_ char *err = NULL;
         struct backend_config config = job_config;
         struct backend_sample bs;
 
         /* somebody else's group ([watch]): supervised where it is, made and changed by nobody here */
         config.adopt_path = "/" WATCHED;
         host_open(h);
-        fake_arm(h->s);
+        fakecg_arm(h->s);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &config, &b, &err), 0);
         assert_null(err);
-        assert_int_equal(fake.n_created, 0);
+        assert_int_equal(fakecg.n_created, 0);
         assert_string_equal(backend_group_path(b), "/" WATCHED);
-        assert_file(h, "sys/fs/cgroup/" WATCHED "/memory.oom.group", "0\n");
-        assert_file(h, "sys/fs/cgroup/" WATCHED "/memory.max", "max\n");
-        assert_file(h, "sys/fs/cgroup/user.slice/test/cgroup.subtree_control", "memory pids\n");
+        host_assert_file(h, "sys/fs/cgroup/" WATCHED "/memory.oom.group", "0\n");
+        host_assert_file(h, "sys/fs/cgroup/" WATCHED "/memory.max", "max\n");
+        host_assert_file(h, "sys/fs/cgroup/user.slice/test/cgroup.subtree_control", "memory pids\n");
 
-        assert_backend_pids(b, (const pid_t[]) { 301, 302 }, 2);
+        check_backend_pids(b, (const pid_t[]) { 301, 302 }, 2);
         assert_int_equal(backend_sample(b, &bs), 0);
         assert_int_equal(bs.current_bytes, 268435456);
         assert_int_equal(bs.working_set_bytes, 268435456 - 33554432);
@@ -961,35 +694,35 @@ static void test_cgroup2_adopt(void **state) {
 
         /* not ours: left in place */
         b = backend_free(b);
-        assert_int_equal(fake.n_removed, 0);
+        assert_int_equal(fakecg.n_removed, 0);
         assert_true(host_exists(h, "sys/fs/cgroup/" WATCHED "/memory.current"));
 
         /* ours from before a restart: whole-group OOM kills, and removed at the end */
         config.adopt_owned = true;
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &config, &b, NULL), 0);
-        assert_file(h, "sys/fs/cgroup/" WATCHED "/memory.oom.group", "1\n");
-        assert_int_equal(fake.n_created, 0);
+        host_assert_file(h, "sys/fs/cgroup/" WATCHED "/memory.oom.group", "1\n");
+        assert_int_equal(fakecg.n_created, 0);
         b = backend_free(b);
-        assert_true(fake_removed(WATCHED));
+        assert_true(fakecg_removed(WATCHED));
 }
 
 static void test_cgroup2_adopt_errors(void **state) {
         struct host *h = *state;
         struct backend *b = NULL;
-        _cleanup_str_ char *err = NULL;
+        _cleanup_free_ char *err = NULL;
         struct backend_config config = job_config;
 
         /* a group without the memory controller has no memory.* files: say what is probably wrong */
         host_remove(h, "sys/fs/cgroup/" WATCHED "/memory.current");
         config.adopt_path = "/" WATCHED;
         host_open(h);
-        fake_arm(h->s);
+        fakecg_arm(h->s);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &config, &b, &err), -ENOENT);
         assert_null(b);
-        assert_contains(err, "/sys/fs/cgroup/" WATCHED);
-        assert_contains(err, "memory controller");
+        check_contains(err, "/sys/fs/cgroup/" WATCHED);
+        check_contains(err, "memory controller");
         /* somebody else's group is never removed, not even after a failure */
-        assert_int_equal(fake.n_removed, 0);
+        assert_int_equal(fakecg.n_removed, 0);
         assert_true(host_exists(h, "sys/fs/cgroup/" WATCHED "/cgroup.procs"));
 
         /* a group that is not there */
@@ -997,8 +730,8 @@ static void test_cgroup2_adopt_errors(void **state) {
         err = NULL;
         config.adopt_path = "/system.slice/gone.service";
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &config, &b, &err), -ENOENT);
-        assert_contains(err, "system.slice/gone.service");
-        assert_int_equal(fake.n_created, 0);
+        check_contains(err, "system.slice/gone.service");
+        assert_int_equal(fakecg.n_created, 0);
 }
 
 static void test_cgroup2_at_root(void **state) {
@@ -1008,9 +741,9 @@ static void test_cgroup2_at_root(void **state) {
         /* memguard in the root cgroup (a container's own namespace root): the group lands at the top */
         host_write(h, "proc/100/cgroup", "0::/\n");
         host_open(h);
-        fake_arm(h->s);
+        fakecg_arm(h->s);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &job_config, &b, NULL), 0);
-        assert_true(fake_created(JOB));
+        assert_true(fakecg_created(JOB));
         assert_true(host_exists(h, "sys/fs/cgroup/" JOB "/memory.current"));
 }
 
@@ -1020,7 +753,7 @@ static void test_cgroup2_sample(void **state) {
         struct backend_sample bs;
 
         host_open(h);
-        fake_arm(h->s);
+        fakecg_arm(h->s);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &job_config, &b, NULL), 0);
         /* past its attention mark: every sample reads every counter (test_cgroup2_slow_counters has
          * the other case) */
@@ -1066,8 +799,8 @@ static void test_cgroup2_no_peak(void **state) {
 
         /* before Linux 5.19 there is no memory.peak: the backend works without */
         host_open(h);
-        fake_arm(h->s);
-        fake.no_peak = true;
+        fakecg_arm(h->s);
+        fakecg.no_peak = true;
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &job_config, &b, NULL), 0);
         host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.current", "5000\n");
         assert_int_equal(backend_sample(b, &bs), 0);
@@ -1080,18 +813,18 @@ static void test_cgroup2_pids_kill(void **state) {
         _cleanup_(backend_freep) struct backend *b = NULL;
 
         host_open(h);
-        fake_arm(h->s);
+        fakecg_arm(h->s);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &job_config, &b, NULL), 0);
 
-        assert_backend_pids(b, NULL, 0);
+        check_backend_pids(b, NULL, 0);
         host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/cgroup.procs", "201\n202\n");
-        assert_backend_pids(b, (const pid_t[]) { 201, 202 }, 2);
+        check_backend_pids(b, (const pid_t[]) { 201, 202 }, 2);
 
         /* fixture pids are not this machine's processes: no signal, no cgroup.kill */
         host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/cgroup.procs", UNREACHABLE_PIDS);
         assert_int_equal(backend_kill(b, SIGTERM), -EOPNOTSUPP);
         assert_int_equal(backend_kill(b, SIGKILL), -EOPNOTSUPP);
-        assert_file(h, "sys/fs/cgroup/" V2_JOB_DIR "/cgroup.kill", "");
+        host_assert_file(h, "sys/fs/cgroup/" V2_JOB_DIR "/cgroup.kill", "");
 }
 
 /* On a fresh backend: the kept-open cgroup.procs descriptor has a file offset, which cgroupfs ignores
@@ -1101,14 +834,14 @@ static void check_attach(struct host *h, bool v1) {
 
         /* a registered process (not our child) is moved in by pid, into every group of the job */
         host_open(h);
-        fake_arm(h->s);
+        fakecg_arm(h->s);
         assert_int_equal(backend_open(h->s, v1 ? BACKEND_CGROUP1 : BACKEND_CGROUP2, &job_config, &b, NULL), 0);
         assert_int_equal(backend_attach(b, 4242), 0);
         if (v1) {
-                assert_file(h, "sys/fs/cgroup/" V1_MEM_JOB_DIR "/cgroup.procs", "4242");
-                assert_file(h, "sys/fs/cgroup/" V1_UNI_JOB_DIR "/cgroup.procs", "4242");
+                host_assert_file(h, "sys/fs/cgroup/" V1_MEM_JOB_DIR "/cgroup.procs", "4242");
+                host_assert_file(h, "sys/fs/cgroup/" V1_UNI_JOB_DIR "/cgroup.procs", "4242");
         } else
-                assert_file(h, "sys/fs/cgroup/" V2_JOB_DIR "/cgroup.procs", "4242");
+                host_assert_file(h, "sys/fs/cgroup/" V2_JOB_DIR "/cgroup.procs", "4242");
 }
 
 static void test_cgroup2_attach(void **state) {
@@ -1125,7 +858,7 @@ static void test_cgroup2_job_sample(void **state) {
         _cleanup_(job_freep) struct job *j = NULL;
 
         host_open(h);
-        fake_arm(h->s);
+        fakecg_arm(h->s);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &job_config, &b, NULL), 0);
         assert_int_equal(job_new((char *[]) { "./memhog", NULL }, &j), 0);
 
@@ -1159,7 +892,7 @@ static void test_cgroup2_slow_counters(void **state) {
         struct backend_sample bs;
 
         host_open(h);
-        fake_arm(h->s);
+        fakecg_arm(h->s);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &job_config, &b, NULL), 0);
         b->attention_bytes = GIB;
         host_write(h, "sys/fs/cgroup/" V2_JOB_DIR "/memory.current", "1000000\n");
@@ -1204,7 +937,7 @@ static void test_cgroup2_job_sample_totals(void **state) {
         _cleanup_(job_freep) struct job *j = NULL;
 
         host_open(h);
-        fake_arm(h->s);
+        fakecg_arm(h->s);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &job_config, &b, NULL), 0);
         b->attention_bytes = 1;  /* every counter fresh on every sample */
         assert_int_equal(job_new((char *[]) { "./memhog", NULL }, &j), 0);
@@ -1236,56 +969,56 @@ static void test_cgroup2_job_sample_totals(void **state) {
 static void test_cgroup1_open(void **state) {
         struct host *h = *state;
         _cleanup_(backend_freep) struct backend *b = NULL;
-        _cleanup_str_ char *err = NULL;
+        _cleanup_free_ char *err = NULL;
         struct backend_config config = job_config;
 
         config.hard_limit_bytes = GIB;
         host_open(h);
-        fake_arm(h->s);
+        fakecg_arm(h->s);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP1, &config, &b, &err), 0);
-        assert_int_equal(fake.error, 0);
+        assert_int_equal(fakecg.error, 0);
         assert_null(err);
         assert_string_equal(backend_name(b), "cgroup1");
         /* the primary hierarchy's path: the v1 memory group */
         assert_string_equal(backend_group_path(b), "/user.slice/test/" JOB);
 
         /* a v1 memory group, and on a hybrid host a twin in the unified tree */
-        assert_int_equal(fake.n_created, 2);
-        assert_true(fake_created(V1_MEM_JOB_DIR));
-        assert_true(fake_created(V1_UNI_JOB_DIR));
+        assert_int_equal(fakecg.n_created, 2);
+        assert_true(fakecg_created(V1_MEM_JOB_DIR));
+        assert_true(fakecg_created(V1_UNI_JOB_DIR));
         /* the ceiling, with swap no way around it */
-        assert_file(h, "sys/fs/cgroup/" V1_MEM_JOB_DIR "/memory.limit_in_bytes", "1073741824");
-        assert_file(h, "sys/fs/cgroup/" V1_MEM_JOB_DIR "/memory.memsw.limit_in_bytes", "1073741824");
+        host_assert_file(h, "sys/fs/cgroup/" V1_MEM_JOB_DIR "/memory.limit_in_bytes", "1073741824");
+        host_assert_file(h, "sys/fs/cgroup/" V1_MEM_JOB_DIR "/memory.memsw.limit_in_bytes", "1073741824");
 
         /* the child joins both */
         assert_int_equal(backend_prepare_child(b), 0);
-        assert_file(h, "sys/fs/cgroup/" V1_MEM_JOB_DIR "/cgroup.procs", "0");
-        assert_file(h, "sys/fs/cgroup/" V1_UNI_JOB_DIR "/cgroup.procs", "0");
+        host_assert_file(h, "sys/fs/cgroup/" V1_MEM_JOB_DIR "/cgroup.procs", "0");
+        host_assert_file(h, "sys/fs/cgroup/" V1_UNI_JOB_DIR "/cgroup.procs", "0");
 
         /* membership comes from the unified twin */
         host_write(h, "sys/fs/cgroup/" V1_UNI_JOB_DIR "/cgroup.procs", "201\n");
         host_write(h, "sys/fs/cgroup/" V1_MEM_JOB_DIR "/cgroup.procs", "201\n202\n");
-        assert_backend_pids(b, (const pid_t[]) { 201 }, 1);
+        check_backend_pids(b, (const pid_t[]) { 201 }, 1);
 
         host_write(h, "sys/fs/cgroup/" V1_UNI_JOB_DIR "/cgroup.procs", UNREACHABLE_PIDS);
         host_write(h, "sys/fs/cgroup/" V1_MEM_JOB_DIR "/cgroup.procs", UNREACHABLE_PIDS);
         assert_int_equal(backend_kill(b, SIGTERM), -EOPNOTSUPP);
         assert_int_equal(backend_kill(b, SIGKILL), -EOPNOTSUPP);
-        assert_file(h, "sys/fs/cgroup/" V1_UNI_JOB_DIR "/cgroup.kill", "");
+        host_assert_file(h, "sys/fs/cgroup/" V1_UNI_JOB_DIR "/cgroup.kill", "");
 
         host_write(h, "sys/fs/cgroup/" V1_MEM_JOB_DIR "/memory.limit_in_bytes", "");
         host_write(h, "sys/fs/cgroup/" V1_MEM_JOB_DIR "/memory.memsw.limit_in_bytes", "");
         assert_int_equal(backend_set_limit(b, 0), 0);
-        assert_file(h, "sys/fs/cgroup/" V1_MEM_JOB_DIR "/memory.limit_in_bytes", "-1");
-        assert_file(h, "sys/fs/cgroup/" V1_MEM_JOB_DIR "/memory.memsw.limit_in_bytes", "-1");
+        host_assert_file(h, "sys/fs/cgroup/" V1_MEM_JOB_DIR "/memory.limit_in_bytes", "-1");
+        host_assert_file(h, "sys/fs/cgroup/" V1_MEM_JOB_DIR "/memory.memsw.limit_in_bytes", "-1");
 
         assert_int_equal(backend_freeze(b, true), -EOPNOTSUPP);
-        assert_file(h, "sys/fs/cgroup/" V1_UNI_JOB_DIR "/cgroup.freeze", "");
+        host_assert_file(h, "sys/fs/cgroup/" V1_UNI_JOB_DIR "/cgroup.freeze", "");
 
         /* both groups go when the backend does */
         b = backend_free(b);
-        assert_true(fake_removed(V1_MEM_JOB_DIR));
-        assert_true(fake_removed(V1_UNI_JOB_DIR));
+        assert_true(fakecg_removed(V1_MEM_JOB_DIR));
+        assert_true(fakecg_removed(V1_UNI_JOB_DIR));
         assert_false(host_exists(h, "sys/fs/cgroup/" V1_MEM_JOB_DIR));
         assert_false(host_exists(h, "sys/fs/cgroup/" V1_UNI_JOB_DIR));
 }
@@ -1299,11 +1032,11 @@ static void test_cgroup1_parent_path(void **state) {
         config.parent_path = "/user.slice";
         config.unified_parent_path = "/user.slice";
         host_open(h);
-        fake_arm(h->s);
+        fakecg_arm(h->s);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP1, &config, &b, NULL), 0);
-        assert_int_equal(fake.n_created, 2);
-        assert_true(fake_created("memory/user.slice/" JOB));
-        assert_true(fake_created("unified/user.slice/" JOB));
+        assert_int_equal(fakecg.n_created, 2);
+        assert_true(fakecg_created("memory/user.slice/" JOB));
+        assert_true(fakecg_created("unified/user.slice/" JOB));
         assert_string_equal(backend_group_path(b), "/user.slice/" JOB);
 }
 
@@ -1318,18 +1051,18 @@ static void test_cgroup1_adopt(void **state) {
         config.adopt_unified_path = "/user.slice/test";
         host_write(h, "sys/fs/cgroup/unified/user.slice/test/cgroup.procs", "100\n201\n");
         host_open(h);
-        fake_arm(h->s);
+        fakecg_arm(h->s);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP1, &config, &b, NULL), 0);
-        assert_int_equal(fake.n_created, 0);
+        assert_int_equal(fakecg.n_created, 0);
         assert_string_equal(backend_group_path(b), "/user.slice/test");
         /* membership from the unified twin */
-        assert_backend_pids(b, (const pid_t[]) { 100, 201 }, 2);
+        check_backend_pids(b, (const pid_t[]) { 100, 201 }, 2);
         assert_int_equal(backend_sample(b, &bs), 0);
         assert_int_equal(bs.current_bytes, 52428800);
         /* no memory.max_usage_in_bytes in this group: no kernel peak, not an error */
         assert_int_equal(bs.kernel_peak_bytes, 0);
         b = backend_free(b);
-        assert_int_equal(fake.n_removed, 0);
+        assert_int_equal(fakecg.n_removed, 0);
         assert_true(host_exists(h, "sys/fs/cgroup/memory/user.slice/test/cgroup.procs"));
 }
 
@@ -1339,7 +1072,7 @@ static void test_cgroup1_sample(void **state) {
         struct backend_sample bs;
 
         host_open(h);
-        fake_arm(h->s);
+        fakecg_arm(h->s);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP1, &job_config, &b, NULL), 0);
 
         host_write(h, "sys/fs/cgroup/" V1_MEM_JOB_DIR "/memory.usage_in_bytes", "734003200\n");
@@ -1373,12 +1106,12 @@ static void test_cgroup1_pure_v1(void **state) {
                    "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
                    "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n");
         host_open(h);
-        fake_arm(h->s);
+        fakecg_arm(h->s);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP1, &job_config, &b, NULL), 0);
-        assert_int_equal(fake.n_created, 1);
-        assert_true(fake_created(V1_MEM_JOB_DIR));
+        assert_int_equal(fakecg.n_created, 1);
+        assert_true(fakecg_created(V1_MEM_JOB_DIR));
         host_write(h, "sys/fs/cgroup/" V1_MEM_JOB_DIR "/cgroup.procs", "201\n202\n");
-        assert_backend_pids(b, (const pid_t[]) { 201, 202 }, 2);
+        check_backend_pids(b, (const pid_t[]) { 201, 202 }, 2);
         assert_int_equal(backend_prepare_child(b), 0);
 }
 
@@ -1389,33 +1122,33 @@ static void test_cgroup1_unified_unusable(void **state) {
         /* the unified tree is mounted but memguard's place in it is not there: v1 alone still works */
         host_remove(h, "sys/fs/cgroup/unified/user.slice");
         host_open(h);
-        fake_arm(h->s);
+        fakecg_arm(h->s);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP1, &job_config, &b, NULL), 0);
         assert_false(host_exists(h, "sys/fs/cgroup/" V1_UNI_JOB_DIR));
         host_write(h, "sys/fs/cgroup/" V1_MEM_JOB_DIR "/cgroup.procs", "202\n");
-        assert_backend_pids(b, (const pid_t[]) { 202 }, 1);
+        check_backend_pids(b, (const pid_t[]) { 202 }, 1);
 }
 
 static void test_cgroup1_no_memory_hierarchy(void **state) {
         struct host *h = *state;
         struct backend *b = NULL;
-        _cleanup_str_ char *err = NULL;
+        _cleanup_free_ char *err = NULL;
 
         host_write(h, "proc/100/mountinfo",
                    "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
                    "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n");
         host_open(h);
-        fake_arm(h->s);
+        fakecg_arm(h->s);
         assert_int_equal(backend_open(h->s, BACKEND_CGROUP1, &job_config, &b, &err), -EOPNOTSUPP);
         assert_null(b);
-        assert_contains(err, "no cgroup v1 memory controller");
-        assert_int_equal(fake.n_created, 0);
+        check_contains(err, "no cgroup v1 memory controller");
+        assert_int_equal(fakecg.n_created, 0);
 }
 
 static void test_cgroup1_mount_root(void **state) {
         struct host *h = *state;
         _cleanup_(backend_freep) struct backend *b = NULL;
-        _cleanup_str_ char *err = NULL;
+        _cleanup_free_ char *err = NULL;
 
         /* A container without a cgroup namespace (Docker on a v1 host): the memory hierarchy is mounted
          * from the container's own group, the mount's root field says which, and /proc/self/cgroup
@@ -1427,15 +1160,16 @@ static void test_cgroup1_mount_root(void **state) {
                    "cgroup cgroup rw,memory\n");
         host_write(h, "proc/100/cgroup", "4:memory:/docker/abc\n1:cpu:/docker/abc\n");
         host_open(h);
-        fake_arm(h->s);
+        fakecg_arm(h->s);
         int r = backend_open(h->s, BACKEND_CGROUP1, &job_config, &b, &err);
         char why[512];
         snprintf(why, sizeof(why), "%s", err ? err : "no explanation");
         /* freed before asserting, as in test_read_pids_overflow */
-        err = mfree(err);
+        free(err);
+        err = NULL;
         if (r < 0)
                 fail_msg("backend_open: %s (%s)", strerror(-r), why);
-        assert_true(fake_created("memory/" JOB));
+        assert_true(fakecg_created("memory/" JOB));
 }
 
 /* ---- choosing a backend ---------------------------------------------------------------------------- */
@@ -1446,7 +1180,7 @@ static void test_auto_cgroup2_host(void **state) {
         char *err = (char *) "untouched";
 
         host_open(h);
-        fake_arm(h->s);
+        fakecg_arm(h->s);
         assert_int_equal(backend_open(h->s, BACKEND_AUTO, &job_config, &b, &err), 0);
         assert_int_equal(b->ops->kind, BACKEND_CGROUP2);
         /* nothing was passed over */
@@ -1456,45 +1190,45 @@ static void test_auto_cgroup2_host(void **state) {
 static void test_auto_cgroup1_host(void **state) {
         struct host *h = *state;
         _cleanup_(backend_freep) struct backend *b = NULL;
-        _cleanup_str_ char *err = NULL;
+        _cleanup_free_ char *err = NULL;
 
         /* the hybrid host's unified tree has no memory controller: cgroup1 it is, and it says why */
         host_open(h);
-        fake_arm(h->s);
+        fakecg_arm(h->s);
         assert_int_equal(backend_open(h->s, BACKEND_AUTO, &job_config, &b, &err), 0);
         assert_int_equal(b->ops->kind, BACKEND_CGROUP1);
-        assert_contains(err, "cgroup2: ");
-        assert_contains(err, "/sys/fs/cgroup/unified/user.slice/test has no memory controller");
+        check_contains(err, "cgroup2: ");
+        check_contains(err, "/sys/fs/cgroup/unified/user.slice/test has no memory controller");
         assert_null(strstr(err, "cgroup1:"));
 }
 
 static void test_auto_procfs_host(void **state) {
         _cleanup_(sysroot_freep) struct sysroot *s = NULL;
         _cleanup_(backend_freep) struct backend *b = NULL;
-        _cleanup_str_ char *err = NULL;
+        _cleanup_free_ char *err = NULL;
 
         assert_int_equal(sysroot_open(PROCFS_HOST, &s), 0);
         assert_int_equal(backend_open(s, BACKEND_AUTO, &job_config, &b, &err), 0);
         assert_int_equal(b->ops->kind, BACKEND_PROCFS);
         /* "memguard run" tells the user it fell back, and what a cgroup would have needed */
-        assert_contains(err, "cgroup2: no cgroup2 filesystem under /sys/fs/cgroup");
-        assert_contains(err, "cgroup1: no cgroup v1 memory controller under /sys/fs/cgroup");
+        check_contains(err, "cgroup2: no cgroup2 filesystem under /sys/fs/cgroup");
+        check_contains(err, "cgroup1: no cgroup v1 memory controller under /sys/fs/cgroup");
         assert_null(strstr(err, "procfs"));
 }
 
 static void test_auto_nothing_works(void **state) {
         struct host *h = *state;
         struct backend *b = NULL;
-        _cleanup_str_ char *err = NULL;
+        _cleanup_free_ char *err = NULL;
 
         /* not even the supervisor can be read: all three explain themselves */
         host_remove(h, "proc/100");
         host_open(h);
         assert_true(backend_open(h->s, BACKEND_AUTO, &job_config, &b, &err) < 0);
         assert_null(b);
-        assert_contains(err, "cgroup2: ");
-        assert_contains(err, "cgroup1: ");
-        assert_contains(err, "procfs: ");
+        check_contains(err, "cgroup2: ");
+        check_contains(err, "cgroup1: ");
+        check_contains(err, "procfs: ");
 }
 
 static void test_kind_strings(void **state) {
@@ -1528,7 +1262,7 @@ static void test_procfs_backend(void **state) {
 
         /* children, a grandchild, one reparented to the supervisor, a zombie; not init, not the
          * unrelated sshd tree, not the supervisor itself */
-        assert_backend_pids(b, (const pid_t[]) { 101, 102, 103, 104 }, 4);
+        check_backend_pids(b, (const pid_t[]) { 101, 102, 103, 104 }, 4);
 
         assert_int_equal(backend_sample(b, &bs), 0);
         assert_true(bs.from_processes);
@@ -1545,12 +1279,12 @@ static void test_procfs_backend(void **state) {
         /* an explicit supervisor: its subtree only */
         struct backend_config config = { .supervisor_pid = 101 };
         assert_int_equal(backend_open(s, BACKEND_PROCFS, &config, &b, NULL), 0);
-        assert_backend_pids(b, (const pid_t[]) { 102, 104 }, 2);
+        check_backend_pids(b, (const pid_t[]) { 102, 104 }, 2);
         b = backend_free(b);
 
         config.supervisor_pid = 102;
         assert_int_equal(backend_open(s, BACKEND_PROCFS, &config, &b, NULL), 0);
-        assert_backend_pids(b, NULL, 0);
+        check_backend_pids(b, NULL, 0);
 }
 
 static void test_procfs_backend_kill(void **state) {
@@ -1571,7 +1305,7 @@ static void test_procfs_backend_kill(void **state) {
                            "16777216 10 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n");
         host_open(h);
         assert_int_equal(backend_open(h->s, BACKEND_PROCFS, &job_config, &b, NULL), 0);
-        assert_backend_pids(b, (const pid_t[]) { UNREACHABLE_PID }, 1);
+        check_backend_pids(b, (const pid_t[]) { UNREACHABLE_PID }, 1);
 
         /* a fixture's pids are not this machine's processes: never signalled, nor stopped */
         assert_int_equal(backend_kill(b, SIGTERM), -EOPNOTSUPP);
@@ -1593,11 +1327,11 @@ static void test_procfs_backend_root_pid(void **state) {
         assert_int_equal(backend_pids(b, &pids, &n), 0);
         assert_int_equal(n, 3);
         assert_int_equal(pids[0], 101);
-        assert_pids(pids, n, (const pid_t[]) { 101, 102, 104 }, 3);
+        check_pids(pids, n, (const pid_t[]) { 101, 102, 104 }, 3);
 
         /* once the root has exited, what it left is still the job */
         host_remove(h, "proc/101");
-        assert_backend_pids(b, (const pid_t[]) { 102, 104 }, 2);
+        check_backend_pids(b, (const pid_t[]) { 102, 104 }, 2);
 
         /* a root that is not there cannot be supervised */
         b = backend_free(b);
@@ -1607,13 +1341,13 @@ static void test_procfs_backend_root_pid(void **state) {
 static void test_procfs_backend_errors(void **state) {
         struct host *h = *state;
         struct backend *b = NULL;
-        _cleanup_str_ char *err = NULL;
+        _cleanup_free_ char *err = NULL;
         struct backend_config config = { .supervisor_pid = 555 };
 
         host_open(h);
         assert_int_equal(backend_open(h->s, BACKEND_PROCFS, &config, &b, &err), -ENOENT);
         assert_null(b);
-        assert_contains(err, "/proc/555/stat");
+        check_contains(err, "/proc/555/stat");
 
         /* no self-pid file and no supervisor: nothing to walk from */
         sysroot_free(h->s);
@@ -1624,7 +1358,7 @@ static void test_procfs_backend_errors(void **state) {
         free(err);
         err = NULL;
         assert_int_equal(backend_open(h->s, BACKEND_PROCFS, &job_config, &b, &err), -EINVAL);
-        assert_contains(err, "no supervisor pid");
+        check_contains(err, "no supervisor pid");
 }
 
 static void test_procfs_vanished(void **state) {
@@ -1639,7 +1373,7 @@ static void test_procfs_vanished(void **state) {
         assert_int_equal(job_new((char *[]) { "make", "-j4", NULL }, &j), 0);
 
         assert_int_equal(backend_pids(b, &pids, &n), 0);
-        assert_pids(pids, n, (const pid_t[]) { 101, 102, 103, 104 }, 4);
+        check_pids(pids, n, (const pid_t[]) { 101, 102, 103, 104 }, 4);
 
         /* 103 exits after it was listed; 102 is caught half-way, its stat read but its status gone */
         host_remove(h, "proc/103");
@@ -1678,45 +1412,45 @@ int main(void) {
                 cmocka_unit_test(test_read_pids_overflow),
                 cmocka_unit_test(test_pid_in),
                 cmocka_unit_test(test_layout),
-                cmocka_unit_test_setup_teardown(test_layout_mount_elsewhere, setup_cgroup2_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup2_no_memory_controller, setup_cgroup2_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup2_no_mount, setup_cgroup2_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup2_no_layout, setup_cgroup2_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup2_group_exists, setup_cgroup2_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup2_no_interface_files, setup_cgroup2_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup2_enables_memory, setup_cgroup2_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup2_open, setup_cgroup2_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup2_keep, setup_cgroup2_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup2_parent_path, setup_cgroup2_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup2_adopt, setup_cgroup2_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup2_adopt_errors, setup_cgroup2_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup2_at_root, setup_cgroup2_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup2_sample, setup_cgroup2_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup2_no_peak, setup_cgroup2_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup2_pids_kill, setup_cgroup2_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup2_attach, setup_cgroup2_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup1_attach, setup_cgroup1_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup2_slow_counters, setup_cgroup2_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup2_job_sample_totals, setup_cgroup2_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup2_job_sample, setup_cgroup2_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup1_open, setup_cgroup1_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup1_parent_path, setup_cgroup1_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup1_adopt, setup_cgroup1_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup1_sample, setup_cgroup1_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup1_pure_v1, setup_cgroup1_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup1_unified_unusable, setup_cgroup1_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup1_no_memory_hierarchy, setup_cgroup1_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_cgroup1_mount_root, setup_cgroup1_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_auto_cgroup2_host, setup_cgroup2_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_auto_cgroup1_host, setup_cgroup1_host, host_teardown),
+                cmocka_unit_test_setup_teardown(test_layout_mount_elsewhere, setup_cgroup2_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup2_no_memory_controller, setup_cgroup2_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup2_no_mount, setup_cgroup2_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup2_no_layout, setup_cgroup2_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup2_group_exists, setup_cgroup2_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup2_no_interface_files, setup_cgroup2_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup2_enables_memory, setup_cgroup2_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup2_open, setup_cgroup2_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup2_keep, setup_cgroup2_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup2_parent_path, setup_cgroup2_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup2_adopt, setup_cgroup2_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup2_adopt_errors, setup_cgroup2_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup2_at_root, setup_cgroup2_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup2_sample, setup_cgroup2_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup2_no_peak, setup_cgroup2_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup2_pids_kill, setup_cgroup2_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup2_attach, setup_cgroup2_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup1_attach, setup_cgroup1_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup2_slow_counters, setup_cgroup2_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup2_job_sample_totals, setup_cgroup2_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup2_job_sample, setup_cgroup2_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup1_open, setup_cgroup1_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup1_parent_path, setup_cgroup1_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup1_adopt, setup_cgroup1_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup1_sample, setup_cgroup1_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup1_pure_v1, setup_cgroup1_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup1_unified_unusable, setup_cgroup1_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup1_no_memory_hierarchy, setup_cgroup1_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_cgroup1_mount_root, setup_cgroup1_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_auto_cgroup2_host, setup_cgroup2_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_auto_cgroup1_host, setup_cgroup1_host, teardown_host),
                 cmocka_unit_test(test_auto_procfs_host),
-                cmocka_unit_test_setup_teardown(test_auto_nothing_works, setup_procfs_host, host_teardown),
+                cmocka_unit_test_setup_teardown(test_auto_nothing_works, setup_procfs_host, teardown_host),
                 cmocka_unit_test(test_kind_strings),
                 cmocka_unit_test(test_procfs_backend),
-                cmocka_unit_test_setup_teardown(test_procfs_backend_kill, setup_procfs_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_procfs_backend_root_pid, setup_procfs_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_procfs_backend_errors, setup_procfs_host, host_teardown),
-                cmocka_unit_test_setup_teardown(test_procfs_vanished, setup_procfs_host, host_teardown),
+                cmocka_unit_test_setup_teardown(test_procfs_backend_kill, setup_procfs_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_procfs_backend_root_pid, setup_procfs_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_procfs_backend_errors, setup_procfs_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_procfs_vanished, setup_procfs_host, teardown_host),
         };
 
         /* The automake harness reads every test's output as TAP. */
