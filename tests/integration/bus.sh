@@ -8,12 +8,10 @@
 # garbage bytes) get errors while the daemon keeps serving everyone else.
 . "$(dirname "$0")/lib.sh"
 
-MEMGUARDD=${MEMGUARDD:-$top_builddir/daemon/memguardd}
 POLICY=$top_srcdir/systemd/org.memguard.Manager1.conf
 DOC_XML=$top_srcdir/docs/org.memguard.Manager1.xml
 
-[ "$(id -u)" = 0 ] || skip_all "needs root: memguardd makes job cgroups, and the test creates users"
-[ -x "$MEMGUARDD" ] || skip_all "memguardd is not built ($MEMGUARDD)"
+require_memguardd "needs root: memguardd makes job cgroups, and the test creates users"
 require_binaries
 require_jq
 for tool in dbus-daemon busctl useradd userdel setpriv stdbuf; do
@@ -59,16 +57,12 @@ PIDS_OF_USERS=()    # processes started as the test users, ended before the user
 
 SOCK=$D/mg.sock
 BUS=$D/bus
-DAEMON_PID=
 BUS_PID=
+# The users' processes go first, so that mgd_stop sees their jobs end; the users go last.
 bus_cleanup() {
         local p u
         for p in "${PIDS_OF_USERS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-        if [ -n "$DAEMON_PID" ]; then
-                # Let the daemon see its jobs end and remove their groups before it goes.
-                wait_for 5 sh -c '[ "$("$0" status --socket "$1" --json 2>/dev/null | jq length)" = 0 ]' "$MG" "$SOCK"
-                kill -TERM "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
-        fi
+        mgd_stop
         [ -n "$BUS_PID" ] && kill -TERM "$BUS_PID" 2>/dev/null
         for u in "${USERS_MADE[@]}"; do
                 userdel "$u" >/dev/null 2>&1 || userdel -f "$u" >/dev/null 2>&1
@@ -120,10 +114,7 @@ dbus-daemon --config-file="$D/bus.conf" --fork --print-pid=3 3>"$D/bus.pid" </de
 BUS_PID=$(cat "$D/bus.pid")
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$BUS
 
-cat >"$D/etc/memguard.conf" <<EOC
-[daemon]
-socket = $SOCK
-state-dir = $D/state
+mgd_config "$D/etc/memguard.conf" "$SOCK" "$D/state" <<EOC
 
 [profile default]
 max-memory = 300M
@@ -132,10 +123,9 @@ grace = 1s
 [profile small]
 max-memory = 200M
 EOC
-"$MEMGUARDD" -d -f "$D/etc/memguard.conf" </dev/null >"$D/daemon.log" 2>&1 &
-DAEMON_PID=$!
-wait_for 10 grep -q "serving org.memguard.Manager1 on the system bus" "$D/daemon.log" && wait_for 5 test -S "$SOCK" ||
-        skip_all "memguardd did not come up on the bus and the socket: $(tail -n 3 "$D/daemon.log" | tr '\n' ' ')"
+mgd_start "$D/etc/memguard.conf" "$SOCK" "$D/daemon.log" &&
+        wait_for 10 grep -q "serving org.memguard.Manager1 on the system bus" "$D/daemon.log" ||
+        skip_all "memguardd did not come up on the bus and the socket: $(mgd_why)"
 
 # --- helpers -----------------------------------------------------------------------------------------
 SOCKET_ADDR=--address=unix:path=$SOCK
@@ -149,7 +139,7 @@ mcall() {
 mshow_json() { "$MG" show "$1" --socket "$SOCK" --json 2>/dev/null; }
 job_state() { mshow_json "$1" | jq -r .State; }
 job_limit() { mshow_json "$1" | jq -r .LimitBytes; }
-daemon_serves() { pid_alive "$DAEMON_PID" && "$MG" status --socket "$SOCK" >/dev/null 2>&1; }
+daemon_serves() { mgd_answers; }
 
 declare -A JOB HOG RUN MGPID
 MEMHOG_EXTRA=()
@@ -187,7 +177,7 @@ job_end() {
 }
 
 # --- 1-9: both transports answer, as documented -------------------------------------------------------
-expect "memguardd owns org.memguard.Manager1 on the private system bus" 0 "^org\.memguard\.Manager1 +$DAEMON_PID " \
+expect "memguardd owns org.memguard.Manager1 on the private system bus" 0 "^org\.memguard\.Manager1 +$MGD_PID " \
         busctl --no-pager --system list
 busctl --no-pager --system introspect --xml-interface org.memguard.Manager1 /org/memguard/Manager1 >"$D/bus.xml" 2>&1
 expect "busctl introspects it on the bus: the same members and signatures as docs/org.memguard.Manager1.xml" 0 \
@@ -488,7 +478,7 @@ MEMHOG_EXTRA=()
 # whose log is cut at 2000 lines: a spinning accept() writes hundreds of thousands a second.
 FD_SOCK=$D/fd.sock
 mkdir -p "$D/fd-state"
-printf '[daemon]\nsocket = %s\nstate-dir = %s\n' "$FD_SOCK" "$D/fd-state" >"$D/fd.conf"
+mgd_config "$D/fd.conf" "$FD_SOCK" "$D/fd-state" </dev/null
 (
         ulimit -n 256 || exit 1
         echo "$BASHPID" >"$D/fd.pid"
@@ -496,6 +486,8 @@ printf '[daemon]\nsocket = %s\nstate-dir = %s\n' "$FD_SOCK" "$D/fd-state" >"$D/f
 ) </dev/null 2>&1 | { head -n 2000 >"$D/fd-daemon.log"; cat >/dev/null; } &
 if wait_for 10 test -S "$FD_SOCK" && FD_PID=$(cat "$D/fd.pid"); then
         CLEANUP_PIDS+=("$FD_PID")
+        # Bound is not listening yet: wait until it answers.
+        wait_for 10 timeout 5 "$MG" status --socket "$FD_SOCK" >/dev/null 2>&1
         "${AS_A[@]}" timeout 30 "${MGBUS[@]}" "socket:$FD_SOCK" hold 400 25 >"$OUT/hold.log" 2>&1 &
         HOLD_PID=$!
         CLEANUP_PIDS+=("$HOLD_PID")
@@ -513,8 +505,7 @@ if wait_for 10 test -S "$FD_SOCK" && FD_PID=$(cat "$D/fd.pid"); then
         wait "$HOLD_PID" 2>/dev/null
         forget_pid "$HOLD_PID"
         expect "once they are gone, it answers again" 0 "No running jobs" timeout 5 "$MG" status --socket "$FD_SOCK"
-        kill -TERM "$FD_PID" 2>/dev/null
-        wait_for 5 pid_gone "$FD_PID"
+        mgd_stop "$FD_PID"
 else
         not_ok "a second memguardd with 256 descriptors comes up"
         diag_file "$D/fd-daemon.log"

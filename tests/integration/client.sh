@@ -5,9 +5,7 @@
 # a usage error; 3 when no daemon answered (saying what was tried).
 . "$(dirname "$0")/lib.sh"
 
-MEMGUARDD=${MEMGUARDD:-$top_builddir/daemon/memguardd}
-[ "$(id -u)" = 0 ] || skip_all "memguardd needs root to make job cgroups"
-[ -x "$MEMGUARDD" ] || skip_all "memguardd is not built ($MEMGUARDD)"
+require_memguardd
 require_binaries
 require_jq
 
@@ -16,17 +14,10 @@ SOCK=$D/mg.sock
 # No system bus for this test: neither the daemon nor the client may find the host's.
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$D/no-bus
 VERBS="status show kill freeze thaw limit reload profiles"
-DAEMON_PID=
-stop_daemon() {
-        [ -n "$DAEMON_PID" ] && kill -TERM "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
-        DAEMON_PID=
-}
+# At the end the jobs' processes go first, so that mgd_stop sees their jobs end.
 client_cleanup() {
         local p
         for p in "${HOGS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-        [ -n "$DAEMON_PID" ] &&
-                wait_for 5 sh -c '[ "$("$0" status --socket "$1" --json 2>/dev/null | jq length)" = 0 ]' "$MEMGUARD" "$SOCK"
-        stop_daemon
         lib_cleanup
 }
 trap client_cleanup EXIT
@@ -92,10 +83,7 @@ check "no daemon: status --json writes nothing on stdout" test ! -s "$D/none.jso
 
 # --- the daemon ----------------------------------------------------------------------------------------------
 mkdir -p "$D/etc/conf.d" "$D/state"
-cat >"$D/etc/memguard.conf" <<EOC
-[daemon]
-socket = $SOCK
-state-dir = $D/state
+mgd_config "$D/etc/memguard.conf" "$SOCK" "$D/state" <<EOC
 
 [profile default]
 max-memory = 300M
@@ -106,10 +94,7 @@ max-memory = 200M
 warn-at = 0.5
 grace = 2s
 EOC
-"$MEMGUARDD" -d -f "$D/etc/memguard.conf" </dev/null >"$D/daemon.log" 2>&1 &
-DAEMON_PID=$!
-CLEANUP_PIDS+=("$DAEMON_PID")
-wait_for 10 test -S "$SOCK" || skip_all "memguardd did not come up: $(tail -n 3 "$D/daemon.log" | tr '\n' ' ')"
+mgd_start "$D/etc/memguard.conf" "$SOCK" "$D/daemon.log" || skip_all "memguardd did not come up: $(mgd_why)"
 
 expect "status with no jobs: 0, 'No running jobs.'" 0 "^No running jobs\.$" mg_ status
 expect "status --json with no jobs: an empty array" 0 "" \
@@ -320,5 +305,5 @@ else
         skip "reload as uid 65534: 1, only root may" "setpriv(1) is missing"
 fi
 
-check "memguardd still runs" pid_alive "$DAEMON_PID"
+check "memguardd still runs" pid_alive "$MGD_PID"
 tap_done

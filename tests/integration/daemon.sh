@@ -6,11 +6,9 @@
 # the job up again and still stops it at its limit.
 . "$(dirname "$0")/lib.sh"
 
-MEMGUARDD=${MEMGUARDD:-$top_builddir/daemon/memguardd}
 NOTIFY_LISTEN=$top_srcdir/tests/helpers/notify-listen.py
 
-[ "$(id -u)" = 0 ] || skip_all "memguardd needs root to supervise cgroups"
-[ -x "$MEMGUARDD" ] || skip_all "memguardd is not built ($MEMGUARDD)"
+require_memguardd "memguardd needs root to supervise cgroups"
 [ -x "$MEMHOG" ] || skip_all "memhog is not built"
 command -v python3 >/dev/null || skip_all "python3 is needed to capture sd_notify"
 
@@ -32,16 +30,13 @@ if [ -e "$BASE/cgroup.subtree_control" ] && ! grep -qw memory "$BASE/cgroup.subt
 fi
 
 D=$TEST_TMP
+SOCK=$D/memguardd.sock
 mkdir -p "$D/etc/conf.d" "$D/state"
-write_config() {  # write_config MAX_MEMORY
-        cat >"$D/etc/memguard.conf" <<EOC
-[daemon]
-socket = $D/memguardd.sock
-state-dir = $D/state
+mgd_config "$D/etc/memguard.conf" "$SOCK" "$D/state" <<EOC
 log-level = info
 
 [profile small]
-max-memory = $1
+max-memory = 200M
 kill-threshold = 0.8
 warn-at = 0.5
 grace = 1s
@@ -52,25 +47,21 @@ pre-kill-hook = env | grep ^MEMGUARD_ | sort > $D/hook-\$MEMGUARD_JOB.env
 cgroup = $WATCH_PATH/job-*
 profile = small
 EOC
-}
-write_config 200M
 
-DAEMON_PID=
+# start_daemon LOG: memguardd with a listener of its own for sd_notify (NOTIFY_SOCKET).
 NOTIFY_PID=
-start_daemon() {  # start_daemon LOG
+start_daemon() {
         : >"$D/notify.log"
         python3 "$NOTIFY_LISTEN" "$D/notify.sock" "$D/notify.log" &
         NOTIFY_PID=$!
         CLEANUP_PIDS+=("$NOTIFY_PID")
         wait_for 5 grep -q listening "$D/notify.log"
-        NOTIFY_SOCKET=$D/notify.sock "$MEMGUARDD" -d -f "$D/etc/memguard.conf" </dev/null >>"$1" 2>&1 &
-        DAEMON_PID=$!
-        CLEANUP_PIDS+=("$DAEMON_PID")
+        NOTIFY_SOCKET=$D/notify.sock mgd_start "$D/etc/memguard.conf" "$SOCK" "$1"
 }
-stop_daemon() {
-        [ -n "$DAEMON_PID" ] && kill -TERM "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
+stop_notify() {
         [ -n "$NOTIFY_PID" ] && kill "$NOTIFY_PID" 2>/dev/null && wait "$NOTIFY_PID" 2>/dev/null
-        DAEMON_PID= NOTIFY_PID=
+        forget_pid "$NOTIFY_PID"
+        NOTIFY_PID=
 }
 # job_in NAME ARGS...: start memhog ARGS in the cgroup BASE/NAME; sets JOB_PID.
 job_in() {
@@ -90,7 +81,7 @@ cleanup_cgroups() {
         done
         rmdir "$BASE" 2>/dev/null
 }
-trap 'stop_daemon; cleanup_cgroups; lib_cleanup' EXIT
+trap 'mgd_stop; stop_notify; cleanup_cgroups; lib_cleanup' EXIT
 LOG=$D/daemon.log
 
 tap_plan 18
@@ -103,7 +94,7 @@ else
         not_ok "memguardd says READY=1 through sd_notify"
         diag_file "$D/notify.log"; diag_file "$LOG"
 fi
-check "READY=1 comes with a STATUS and MAINPID=$DAEMON_PID" grep -q "STATUS=supervising.*MAINPID=$DAEMON_PID" "$D/notify.log" \
+check "READY=1 comes with a STATUS and MAINPID=$MGD_PID" grep -q "STATUS=supervising.*MAINPID=$MGD_PID" "$D/notify.log" \
         || diag_file "$D/notify.log"
 
 # 3-8: a [watch] cgroup created after the start is picked up; its profile's threshold stops the job.
@@ -140,7 +131,7 @@ check "the hook sees the ceiling that was crossed and the watched cgroup" \
 # 11-13: a reload with a broken file keeps the old profile and says file:line.
 cp "$D/etc/memguard.conf" "$D/good.conf"
 printf '[profile broken]\nmax-memory = bogus\n' >"$D/etc/conf.d/50-broken.conf"
-kill -HUP "$DAEMON_PID"
+kill -HUP "$MGD_PID"
 if wait_for 10 grep -q "conf.d/50-broken.conf:2: .*max-memory" "$LOG"; then
         ok "a broken drop-in is reported with file:line on reload"
 else
@@ -158,7 +149,8 @@ job_in job-3 --rate 15 --size 600 --hold 60
 wait_for 10 grep -q "cgroup $WATCH_PATH/job-3" "$LOG"
 wait_for 10 test -n "$(ls "$D/state/jobs/" 2>/dev/null)"
 check "the job's record is in the state directory" test -n "$(ls "$D/state/jobs/"*.json 2>/dev/null)"
-kill -KILL "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null
+mgd_kill
+stop_notify
 check "the job survives kill -9 of memguardd" pid_alive "$JOB_PID"
 LOG2=$D/daemon2.log
 start_daemon "$LOG2"
@@ -172,7 +164,8 @@ forget_pid "$JOB_PID"
 check_eq "the re-adopted job is still stopped at its limit (status 143)" 143 "$rc" || diag_file "$LOG2"
 
 # 18: stopping the daemon leaves nothing supervised behind by mistake.
-last_pid=$DAEMON_PID
-stop_daemon
-check "memguardd stops on SIGTERM" pid_gone "$last_pid"
+last_pid=$MGD_PID
+mgd_stop
+stopped=$?
+check "memguardd stops on SIGTERM" eval '[ "$stopped" = 0 ] && pid_gone "$last_pid"'
 tap_done

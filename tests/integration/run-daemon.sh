@@ -3,30 +3,20 @@
 # daemon's profile applied, and a client killed mid-run leaving its job guarded by the daemon.
 . "$(dirname "$0")/lib.sh"
 
-MEMGUARDD=${MEMGUARDD:-$top_builddir/daemon/memguardd}
-[ "$(id -u)" = 0 ] || skip_all "memguardd needs root to make job cgroups"
-[ -x "$MEMGUARDD" ] || skip_all "memguardd is not built ($MEMGUARDD)"
+require_memguardd
 require_binaries
 require_jq
 
 D=$TEST_TMP
 SOCK=$D/memguardd.sock
-mkdir -p "$D/etc"
-cat >"$D/etc/memguard.conf" <<EOC
-[daemon]
-socket = $SOCK
-state-dir = $D/state
+CONF=$D/etc/memguard.conf
+mgd_config "$CONF" "$SOCK" "$D/state" <<EOC
 
 [profile default]
 max-memory = 300M
 grace = 1s
 EOC
-"$MEMGUARDD" -d -f "$D/etc/memguard.conf" </dev/null >"$D/daemon.log" 2>&1 &
-DAEMON_PID=$!
-CLEANUP_PIDS+=("$DAEMON_PID")
-wait_for 10 test -S "$SOCK" || skip_all "memguardd did not come up: $(tail -n 3 "$D/daemon.log" | tr '\n' ' ')"
-stop_daemon() { kill -TERM "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null; }
-trap 'stop_daemon; lib_cleanup' EXIT
+mgd_start "$CONF" "$SOCK" "$D/daemon.log" || skip_all "memguardd did not come up: $(mgd_why)"
 
 tap_plan 20
 
@@ -91,11 +81,9 @@ if wait_for 10 test -s "$D/lost.pid"; then
         lost=$(head -1 "$D/lost.pid")
         kill -KILL "$MG_PID"
         mg_wait
-        kill -KILL "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null
+        mgd_kill
         rm -rf "$D/state"
-        "$MEMGUARDD" -d -f "$D/etc/memguard.conf" </dev/null >"$D/daemon3.log" 2>&1 &
-        DAEMON_PID=$!
-        CLEANUP_PIDS+=("$DAEMON_PID")
+        mgd_start "$CONF" "$SOCK" "$D/daemon3.log"
         if wait_for 10 grep -q "taking it up from its cgroup" "$D/daemon3.log"; then
                 ok "with its state directory gone, the restarted daemon takes the job up from its cgroup's record"
         else
@@ -114,12 +102,9 @@ else
 fi
 
 # 19-20: host-reserve: a host short of memory has its largest job stopped.
-stop_daemon
-sed -i 's/^\[daemon\]$/[daemon]\nhost-reserve = 99%/' "$D/etc/memguard.conf"
-"$MEMGUARDD" -d -f "$D/etc/memguard.conf" </dev/null >"$D/daemon2.log" 2>&1 &
-DAEMON_PID=$!
-CLEANUP_PIDS+=("$DAEMON_PID")
-wait_for 10 test -S "$SOCK"
+mgd_stop
+sed -i 's/^\[daemon\]$/[daemon]\nhost-reserve = 99%/' "$CONF"
+mgd_start "$CONF" "$SOCK" "$D/daemon2.log" || diag "memguardd did not come up: $(mgd_why)"
 mg run --socket "$SOCK" --json "$D/host.json" -- "$MEMHOG" --size 20 --hold 20
 check_rc "with host-reserve above what the host has, the largest job is stopped (exit 10)" 10
 check "the report says it was the host reserve" jtrue "$D/host.json" '.reason | test("host-reserve")' \
