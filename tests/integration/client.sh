@@ -112,13 +112,14 @@ check "profiles --json parses: default and small, with bytes, ratios, grace and 
 
 # job_start NAME [RUN OPTIONS...] -- [MEMHOG OPTIONS]: memguard run --socket in the background; sets J (the
 # daemon's id), HOG (memhog's pid) and RUN (for wait).
+# The jobs here run until the test ends them: their --hold 800 and timeout(1) are ceilings only.
 job_start() {
         local name=$1 opts=()
         shift
         while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
         shift
         local pf=$D/$name.pid
-        timeout -k 5 60 "$MEMGUARD" run --socket "$SOCK" "${opts[@]}" -- "$MEMHOG" "$@" --pidfile "$pf" \
+        timeout -k 5 900 "$MEMGUARD" run --socket "$SOCK" "${opts[@]}" -- "$MEMHOG" "$@" --pidfile "$pf" \
                 </dev/null >"$D/$name.out" 2>&1 &
         RUN=$!
         CLEANUP_PIDS+=("$RUN")
@@ -138,7 +139,7 @@ run_end() {
 json_of() { mg_ show "$1" --json 2>/dev/null; }
 current_at_least() { [ "$(json_of "$1" | jq -r .CurrentBytes)" -ge "$2" ] 2>/dev/null; }
 
-if ! job_start j1 --max-memory 100 -- --size 20 --hold 50; then
+if ! job_start j1 --max-memory 100 -- --size 20 --hold 800; then
         not_ok "a job for the verbs to work on"
         tap_done
 fi
@@ -148,7 +149,7 @@ wait_for 10 current_at_least "$J1" $((15 * MIB)) || diag "job $J1 never showed 1
 # status
 expect "status: a table with a header" 0 "^ID +USER +STATE +CURRENT +PEAK +LIMIT +PROFILE +COMMAND$" mg_ status
 check "... and the job's row: id, root, running, sizes, its limit of 100 MiB, profile, command" \
-        grep -Eq "^ *$J1 +root +running +[0-9.]+ MiB +[0-9.]+ MiB +100 MiB +default +.*memhog --size 20 --hold 50 --pidfile $D/j1\.pid$" \
+        grep -Eq "^ *$J1 +root +running +[0-9.]+ MiB +[0-9.]+ MiB +100 MiB +default +.*memhog --size 20 --hold 800 --pidfile $D/j1\.pid$" \
         "$TEST_TMP/last.out" || diag_file "$TEST_TMP/last.out"
 mg_ status --json >"$D/status.json"
 check "status --json parses: one object per job with exactly the documented keys" jtrue "$D/status.json" '
@@ -219,7 +220,7 @@ expect "freeze $J1 (ended): 1" 1 "no running job $J1" mg_ freeze "$J1"
 expect "thaw $J1 (ended): 1" 1 "no running job $J1" mg_ thaw "$J1"
 expect "limit $J1 1G (ended): 1" 1 "no running job $J1" mg_ limit "$J1" 1G
 
-if job_start j2 -- --size 10 --hold 50 --ignore-term; then
+if job_start j2 -- --size 10 --hold 800 --ignore-term; then
         expect "kill --now $J (a job that ignores SIGTERM): 0" 0 "" mg_ kill --now "$J"
         run_end
         check_eq "... its memguard run exits 137 (SIGKILL, no grace)" 137 "$RUN_RC" || diag_file "$D/j2.out"
@@ -230,7 +231,7 @@ fi
 
 # A command line with a newline and an escape sequence in it stays on its one row, escaped.
 pf=$D/evil.pid
-timeout -k 5 60 "$MEMGUARD" run --socket "$SOCK" -- sh -c 'exec "$0" --size 5 --hold 50 --pidfile "$1"' "$MEMHOG" "$pf" \
+timeout -k 5 900 "$MEMGUARD" run --socket "$SOCK" -- sh -c 'exec "$0" --size 5 --hold 800 --pidfile "$1"' "$MEMHOG" "$pf" \
         "$(printf 'x\n 99  root  running  fake\033[2J')" </dev/null >"$D/evil.out" 2>&1 &
 RUN=$!
 CLEANUP_PIDS+=("$RUN")
@@ -273,7 +274,7 @@ check "... the new profile is listed" jtrue <(mg_ profiles --json) \
 
 # A limit asked for at registration (below the profile's) or set later is the job's own: a reload keeps it
 # (a reload must not raise a limit its owner lowered).
-if job_start j3 --max-memory 100 -- --size 10 --hold 50; then
+if job_start j3 --max-memory 100 -- --size 10 --hold 800; then
         J3=$J
         check_eq "a job registered asking for 100 MiB under the 300M profile gets 100 MiB" 104857600 \
                 "$(json_of "$J3" | jq .LimitBytes)"

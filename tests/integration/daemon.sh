@@ -77,7 +77,7 @@ cleanup_cgroups() {
         for d in "$BASE"/*/; do
                 [ -d "$d" ] || continue
                 for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-                for i in $(seq 40); do rmdir "$d" 2>/dev/null && break; sleep 0.05; done
+                wait_for 2 rmdir "$d" 2>/dev/null
         done
         rmdir "$BASE" 2>/dev/null
 }
@@ -98,12 +98,14 @@ check "READY=1 comes with a STATUS and MAINPID=$MGD_PID" grep -q "STATUS=supervi
         || diag_file "$D/notify.log"
 
 # 3-8: a [watch] cgroup created after the start is picked up; its profile's threshold stops the job.
-job_in job-1 --rate 30 --size 600 --hold 30
+# Each job pauses at 20 MiB until the daemon has it: how soon a [watch] finds a group is no race here.
+job_in job-1 --rate 30 --size 600 --hold 30 --pause-at 20 --go "$D/go-1"
 if wait_for 10 grep -q "found by \[watch test\] (cgroup $WATCH_PATH/job-1)" "$LOG"; then
         ok "a cgroup created after the start is picked up by its [watch]"
 else
         not_ok "a cgroup created after the start is picked up by its [watch]"; diag_file "$LOG"
 fi
+touch "$D/go-1"
 wait "$JOB_PID"; rc=$?
 forget_pid "$JOB_PID"
 check_eq "the allocating job was stopped by SIGTERM (status 143)" 143 "$rc" || diag_file "$LOG"
@@ -139,13 +141,16 @@ else
 fi
 check "the reload is refused as a whole (MESSAGE_ID 3c68f6ed...)" grep -q 'MESSAGE_ID=3c68f6ed414a4845aefd1bd80afb805f' "$LOG"
 rm -f "$D/etc/conf.d/50-broken.conf"
-job_in job-2 --rate 100 --size 600 --hold 30
+job_in job-2 --rate 100 --size 600 --hold 30 --pause-at 20 --go "$D/go-2"
+wait_for 10 grep -q "found by \[watch test\] (cgroup $WATCH_PATH/job-2)" "$LOG" || diag "job-2 was not picked up"
+touch "$D/go-2"
 wait "$JOB_PID"; rc=$?
 forget_pid "$JOB_PID"
 check_eq "after the refused reload the old profile still stops a job (status 143)" 143 "$rc" || diag_file "$LOG"
 
 # 14-17: kill -9 of the daemon mid-job, a restart takes the job up again and still stops it.
-job_in job-3 --rate 15 --size 600 --hold 60
+# It stays at 20 MiB, far below the threshold, until the restarted daemon has it again.
+job_in job-3 --rate 15 --size 600 --hold 60 --pause-at 20 --go "$D/go-3"
 wait_for 10 grep -q "cgroup $WATCH_PATH/job-3" "$LOG"
 wait_for 10 test -n "$(ls "$D/state/jobs/" 2>/dev/null)"
 check "the job's record is in the state directory" test -n "$(ls "$D/state/jobs/"*.json 2>/dev/null)"
@@ -159,6 +164,7 @@ if wait_for 10 grep -q "supervised again after a restart (cgroup $WATCH_PATH/job
 else
         not_ok "the restarted daemon takes the job up again from its record"; diag_file "$LOG2"
 fi
+touch "$D/go-3"
 wait "$JOB_PID"; rc=$?
 forget_pid "$JOB_PID"
 check_eq "the re-adopted job is still stopped at its limit (status 143)" 143 "$rc" || diag_file "$LOG2"

@@ -7,8 +7,9 @@
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 MEMGUARD=${MEMGUARD:-$top_builddir/client/memguard}
 MEMHOG=${MEMHOG:-$top_builddir/tests/helpers/memhog}
-# Hard upper bound for one memguard run, in seconds: a hung run fails, it does not hang the suite.
-MG_TIMEOUT=${MG_TIMEOUT:-30}
+# Hard upper bound for one memguard run, in seconds: a hung run fails, it does not hang the suite. Far
+# above what any run needs on an idle machine (a few seconds), since a busy one must not fail a run.
+MG_TIMEOUT=${MG_TIMEOUT:-150}
 MIB=1048576
 
 # --- TAP -------------------------------------------------------------------------------------------
@@ -200,7 +201,7 @@ cg_reap() {
                 else
                         for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -KILL "$p"; done
                 fi
-                for i in $(seq 40); do rmdir "$d" 2>/dev/null && break; sleep 0.05; done
+                wait_for 2 rmdir "$d" 2>/dev/null
         done
 }
 
@@ -244,6 +245,19 @@ mg_wait() {
                 CG_LEFT_ALL+="$MG_LEFT"$'\n'
                 cg_reap "$MG_PID"
         fi
+}
+
+# usage_lines FILE: how many "Memory usage:" lines a --log-file has (one a second, each after a sample).
+usage_lines() { grep -c 'Memory usage: ' "$1" 2>/dev/null; }
+# usage_seen FILE MIB: a "Memory usage:" line of the --log-file says at least MIB: a sample has seen it.
+usage_seen() {
+        awk -v want="$2" 'match($0, /Memory usage: [0-9.]+ [KMGT]?i?B/) {
+                split(substr($0, RSTART + 14, RLENGTH - 14), f, " ")
+                m = f[1] / 1048576
+                if (f[2] == "KiB") m = f[1] / 1024; else if (f[2] == "MiB") m = f[1]
+                else if (f[2] == "GiB") m = f[1] * 1024; else if (f[2] == "TiB") m = f[1] * 1048576
+                if (m >= want) found = 1
+        } END { exit !found }' "$1" 2>/dev/null
 }
 
 # mg ARGS...: run memguard ARGS... to the end (see mg_bg and mg_wait).

@@ -55,12 +55,15 @@ check "without --max-memory the profile's 300M applies (exit 10, limit 300 MiB)"
         sh -c "[ $MG_RC = 10 ] && jq -e '.limit.max_memory_bytes == 314572800' '$D/p.json' >/dev/null" || mg_diag
 
 # 12-14: the client dies mid-run; the daemon still stops the job at its limit.
-mg_bg run --socket "$SOCK" --max-memory 200 -- "$MEMHOG" --rate 20 --size 600 --hold 30 --pidfile "$D/hog.pid"
+# The job pauses at 20 MiB, far below its threshold, until its client is gone.
+mg_bg run --socket "$SOCK" --max-memory 200 -- "$MEMHOG" --rate 20 --size 600 --hold 30 --pidfile "$D/hog.pid" \
+        --pause-at 20 --go "$D/go-hog"
 if wait_for 10 test -s "$D/hog.pid"; then
         hog=$(head -1 "$D/hog.pid")
         kill -KILL "$MG_PID"
         mg_wait
         check "the job outlives its killed client" pid_alive "$hog"
+        touch "$D/go-hog"
         if wait_for 30 pid_gone "$hog"; then
                 ok "memguardd still stops it at its limit"
         else
@@ -76,7 +79,9 @@ fi
 mg run --dry-run --json "$D/dry.json" -- true
 check_eq "--dry-run guards in process (procfs or cgroup backend, no daemon job)" "true" "$(jget "$D/dry.json" .dry_run)"
 # 16-18: the state directory is lost with the daemon: the record on the job's cgroup brings it back.
-mg_bg run --socket "$SOCK" --max-memory 200 -- "$MEMHOG" --rate 10 --size 600 --hold 60 --pidfile "$D/lost.pid"
+# Paused at 20 MiB until the daemon has been killed, has lost its state and has taken the job up again.
+mg_bg run --socket "$SOCK" --max-memory 200 -- "$MEMHOG" --rate 10 --size 600 --hold 60 --pidfile "$D/lost.pid" \
+        --pause-at 20 --go "$D/go-lost"
 if wait_for 10 test -s "$D/lost.pid"; then
         lost=$(head -1 "$D/lost.pid")
         kill -KILL "$MG_PID"
@@ -91,6 +96,7 @@ if wait_for 10 test -s "$D/lost.pid"; then
                 diag_file "$D/daemon3.log"
         fi
         check "the job is still running" pid_alive "$lost"
+        touch "$D/go-lost"
         if wait_for 60 pid_gone "$lost"; then
                 ok "and it is still stopped at its limit"
         else
@@ -105,7 +111,8 @@ fi
 mgd_stop
 sed -i 's/^\[daemon\]$/[daemon]\nhost-reserve = 99%/' "$CONF"
 mgd_start "$CONF" "$SOCK" "$D/daemon2.log" || diag "memguardd did not come up: $(mgd_why)"
-mg run --socket "$SOCK" --json "$D/host.json" -- "$MEMHOG" --size 20 --hold 20
+# The job holds until the reserve stops it: --hold is a ceiling only.
+mg run --socket "$SOCK" --json "$D/host.json" -- "$MEMHOG" --size 20 --hold 120
 check_rc "with host-reserve above what the host has, the largest job is stopped (exit 10)" 10
 check "the report says it was the host reserve" jtrue "$D/host.json" '.reason | test("host-reserve")' \
         || diag "$(jget "$D/host.json" .reason)"
