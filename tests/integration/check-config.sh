@@ -5,7 +5,6 @@
 # --check-config prints of it is itself a valid configuration that prints the same again.
 . "$(dirname "$0")/lib.sh"
 
-MEMGUARDD=${MEMGUARDD:-$top_builddir/daemon/memguardd}
 [ -x "$MEMGUARDD" ] || skip_all "memguardd is not built ($MEMGUARDD)"
 FIX=$top_srcdir/tests/fixtures/conf
 

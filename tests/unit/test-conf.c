@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "file.h"
 #include "macro.h"
 
 /* "80%" is taken of this: 8 GiB, so percentages give round numbers. */
@@ -61,23 +62,6 @@ static char *dump_string(const struct conf *c) {
         assert_non_null(f);
         assert_int_equal(conf_dump(f, c), 0);
         assert_int_equal(fclose(f), 0);
-        return s;
-}
-
-static char *read_file(const char *path) {
-        char *s = NULL;
-        size_t size = 0, n;
-        FILE *in = fopen(path, "re"), *out;
-        char buf[4096];
-
-        if (!in)
-                return NULL;
-        out = open_memstream(&s, &size);
-        assert_non_null(out);
-        while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
-                fwrite(buf, 1, n, out);
-        fclose(in);
-        assert_int_equal(fclose(out), 0);
         return s;
 }
 
@@ -897,15 +881,6 @@ static void test_long_lines(void **state) {
         check_errors(text, "t.conf:1: line too long, 4101 bytes (expected at most 4096)\n");
 }
 
-/* A file on disk, for what a string cannot hold (a NUL byte) and for conf_load() itself. */
-static void write_file(const char *path, const void *data, size_t size) {
-        FILE *f = fopen(path, "we");
-
-        assert_non_null(f);
-        assert_int_equal(fwrite(data, 1, size, f), size);
-        assert_int_equal(fclose(f), 0);
-}
-
 static void test_files(void **state) {
         char dir[] = "/tmp/test-conf-XXXXXX";
         _cleanup_free_ char *main_path = NULL, *dropins = NULL, *nul_path = NULL, *joined = NULL;
@@ -925,7 +900,7 @@ static void test_files(void **state) {
         assert_true(strstr(e.messages[0], "/main.conf: cannot open: No such file or directory") != NULL);
         conf_errors_done(&e);
 
-        write_file(main_path, "[daemon]\ninterval = 3s\n", strlen("[daemon]\ninterval = 3s\n"));
+        file_write(main_path, "[daemon]\ninterval = 3s\n", strlen("[daemon]\ninterval = 3s\n"));
         assert_int_equal(conf_load(main_path, dropins, RAM, &c, &e), 0);
         assert_int_equal(e.n, 0);
         assert_int_equal(c->daemon.interval_usec, 3 * USEC_PER_SEC);
@@ -944,7 +919,7 @@ static void test_files(void **state) {
         conf_errors_done(&e);
 
         /* A NUL byte is an error at its line; the lines after it still count. */
-        write_file(nul_path, nul_text, sizeof(nul_text) - 1);
+        file_write(nul_path, nul_text, sizeof(nul_text) - 1);
         assert_int_equal(conf_load(nul_path, NULL, RAM, &c, &e), -EINVAL);
         joined = errors_join(&e);
         assert_non_null(strstr(joined, "/nul.conf:2: line contains a NUL byte (expected text)\n"));
@@ -1111,8 +1086,8 @@ static void test_golden(void **state) {
                 conf_errors_done(&e);
 
                 if (update)
-                        write_file(expected_path, actual, strlen(actual));
-                expected = read_file(expected_path);
+                        file_write(expected_path, actual, strlen(actual));
+                expected = file_read(expected_path);
                 if (!expected)
                         fail_msg("%s is missing (MEMGUARD_UPDATE_GOLDEN=1 writes it)", expected_path);
                 assert_string_equal(actual, expected);
@@ -1156,7 +1131,7 @@ static void test_shipped(void **state) {
 
         /* Uncommenting every "#key = value" line and the "#[profile default]" header must give the
          * built-in configuration again: the documented defaults are the real ones. */
-        text = read_file(SHIPPED_CONF);
+        text = file_read(SHIPPED_CONF);
         assert_non_null(text);
         for (char *l = text; *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] == '\n'))
                 if (l[0] == '#' && ((l[1] >= 'a' && l[1] <= 'z' && strstr(l, " =") &&
