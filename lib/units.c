@@ -359,3 +359,75 @@ char *units_format_duration(char buf[static UNITS_DURATION_MAX], uint64_t usec) 
                          usec % usec_per_min / USEC_PER_SEC);
         return buf;
 }
+
+char *units_format_size_exact(char buf[static UNITS_SIZE_MAX], uint64_t bytes) {
+        static const struct {
+                char suffix;
+                uint64_t unit;
+        } units[] = {
+                { 'T', 1024 * GIB },
+                { 'G', GIB },
+                { 'M', MIB },
+                { 'K', KIB },
+        };
+
+        if (bytes > 0)
+                for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                        if (bytes % units[i].unit == 0) {
+                                snprintf(buf, UNITS_SIZE_MAX, "%" PRIu64 "%c", bytes / units[i].unit,
+                                         units[i].suffix);
+                                return buf;
+                        }
+        snprintf(buf, UNITS_SIZE_MAX, "%" PRIu64 "B", bytes);
+        return buf;
+}
+
+char *units_format_duration_exact(char buf[static UNITS_DURATION_MAX], uint64_t usec) {
+        static const struct {
+                const char *suffix;
+                uint64_t usec;
+        } units[] = {
+                { "h", 3600 * USEC_PER_SEC },
+                { "min", 60 * USEC_PER_SEC },
+                { "s", USEC_PER_SEC },
+                { "ms", USEC_PER_MSEC },
+        };
+
+        if (usec == 0) {
+                snprintf(buf, UNITS_DURATION_MAX, "0");
+                return buf;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (usec % units[i].usec == 0) {
+                        snprintf(buf, UNITS_DURATION_MAX, "%" PRIu64 "%s", usec / units[i].usec,
+                                 units[i].suffix);
+                        return buf;
+                }
+        snprintf(buf, UNITS_DURATION_MAX, "%" PRIu64 "us", usec);
+        return buf;
+}
+
+/* Integer formatting only: printf("%f") would follow LC_NUMERIC and write "0,8" under some locales. */
+char *units_format_ratio(char buf[static UNITS_RATIO_MAX], double v) {
+        uint64_t scale = 1;
+
+        for (int digits = 1; digits <= 15; digits++) {
+                uint64_t n, whole, frac;
+                double back;
+                int len;
+
+                scale *= 10;
+                n = (uint64_t) (v * (double) scale + 0.5);
+                whole = n / scale;
+                frac = n % scale;
+                len = snprintf(buf, UNITS_RATIO_MAX, "%" PRIu64 ".%0*" PRIu64, whole, digits, frac);
+                /* Trailing zeros, then a bare dot, go. */
+                while (len > 0 && buf[len - 1] == '0')
+                        buf[--len] = 0;
+                if (len > 0 && buf[len - 1] == '.')
+                        buf[--len] = 0;
+                if (units_parse_ratio(buf, &back) == 0 && back == v)
+                        return buf;
+        }
+        return buf;
+}

@@ -31,3 +31,15 @@ char *units_format_size(char buf[static UNITS_SIZE_MAX], uint64_t bytes);
 /* Human-readable duration: "1.234s", "20ms", "1h02m03s". Returns buf. */
 #define UNITS_DURATION_MAX 32
 char *units_format_duration(char buf[static UNITS_DURATION_MAX], uint64_t usec);
+
+/* The exact forms a configuration file takes, each read back unchanged by its parser. */
+
+/* A size in the largest unit that divides it: 536870912 is "512M", 1000 is "1000B", 0 is "0B". */
+char *units_format_size_exact(char buf[static UNITS_SIZE_MAX], uint64_t bytes);
+
+/* A duration in the largest unit that divides it: "10s", "500ms", "1500ms", "2min", "1h", "0". */
+char *units_format_duration_exact(char buf[static UNITS_DURATION_MAX], uint64_t usec);
+
+/* The shortest decimal that units_parse_ratio() reads back as exactly v: "0.8", "1", "0.123". */
+#define UNITS_RATIO_MAX 24
+char *units_format_ratio(char buf[static UNITS_RATIO_MAX], double v);
