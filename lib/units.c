@@ -188,7 +188,7 @@ static const struct {
 };
 
 int units_parse_duration(const char *s, uint64_t *ret_usec) {
-        uint64_t total = 0;
+        uint64_t total = 0, prev_unit = UINT64_MAX;
         const char *p = s;
         bool overflow = false;
         unsigned parts = 0;
@@ -197,7 +197,8 @@ int units_parse_duration(const char *s, uint64_t *ret_usec) {
                 return -EINVAL;
 
         /* One number with an optional unit, or several with units ("1h02m03s", which
-         * units_format_duration() prints, reads back). */
+         * units_format_duration() prints, reads back). Parts go from the largest unit down, each unit
+         * once: "1s1h" or "1h1h" is a slip of the keyboard more likely than a sum anyone meant. */
         do {
                 struct units_number n;
                 uint64_t unit = 0, v;
@@ -221,6 +222,9 @@ int units_parse_duration(const char *s, uint64_t *ret_usec) {
                                 return -EINVAL;
                         unit = USEC_PER_SEC;
                 }
+                if (unit >= prev_unit)
+                        return -EINVAL;
+                prev_unit = unit;
                 parts++;
 
                 if (units_scale(&n, unit, &v) < 0 || __builtin_add_overflow(total, v, &total))

@@ -14,8 +14,9 @@
  * -EINVAL for garbage, negatives, empty strings; -ERANGE for overflow or a percentage above 100. */
 int units_parse_size(const char *s, uint64_t total_ram_bytes, uint64_t *ret_bytes);
 
-/* A duration: "2" (seconds), "500ms", "2s", "1.5s", "10us", "3m", "1h". Zero is allowed.
- * -EINVAL for garbage or negatives, -ERANGE for overflow. */
+/* A duration: "2" (seconds), "500ms", "2s", "1.5s", "10us", "3m", "1h", or parts from the largest
+ * unit down, each unit once: "1h30min", "1m30s", "1h02m03s". Zero is allowed.
+ * -EINVAL for garbage, negatives, repeated or out-of-order units; -ERANGE for overflow. */
 int units_parse_duration(const char *s, uint64_t *ret_usec);
 
 /* A ratio in (0, 1]: "0.8", ".9", "1", or a percentage "80%". */

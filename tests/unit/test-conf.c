@@ -535,6 +535,11 @@ static const struct bad_case bad_cases[] = {
                                              "kill or freeze)" },
         { "profile", "action", "Kill", NULL, "t.conf:2: [profile p] action: invalid action 'Kill' (expected "
                                              "kill or freeze)" },
+        /* Parts of a duration go from the largest unit down, each once. */
+        { "profile", "grace", "1s1h", NULL,
+          "t.conf:2: [profile p] grace: invalid duration '1s1h' " DURATION_EXPECTED },
+        { "profile", "grace", "1h1h", NULL,
+          "t.conf:2: [profile p] grace: invalid duration '1h1h' " DURATION_EXPECTED },
         { "profile", "interval", "0.5ms", NULL,
           "t.conf:2: [profile p] interval: interval '0.5ms' out of range " INTERVAL_EXPECTED },
         { "profile", "interval", "off", NULL,

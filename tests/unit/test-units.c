@@ -116,6 +116,17 @@ static const struct size_case size_cases[] = {
         { "1G1M", -EINVAL, 0 },
         /* syntax is judged before size: garbage after a huge number is still garbage */
         { "99999999999999999999x", -EINVAL, 0 },
+        /* parts go from the largest unit down, each unit once */
+        { "1s1h", -EINVAL, 0 },
+        { "1h1h", -EINVAL, 0 },
+        { "1s1s", -EINVAL, 0 },
+        { "30s1m", -EINVAL, 0 },
+        { "1min2m", -EINVAL, 0 },
+        { "1m2min", -EINVAL, 0 },
+        { "1ms1s", -EINVAL, 0 },
+        { "1us1ms", -EINVAL, 0 },
+        { "1h30min1h", -EINVAL, 0 },
+        { "5124095576h1h", -EINVAL, 0 },     /* garbage before range */
 
         /* zero: a limit of nothing */
         { "0", -ERANGE, 0 },
@@ -221,6 +232,8 @@ static const struct duration_case duration_cases[] = {
         { "1m30s", 0, 90 * USEC_PER_SEC },
         { "1h30min", 0, 5400 * USEC_PER_SEC },
         { "1s500ms", 0, 1500 * USEC_PER_MSEC },
+        { "1h1m1s1ms1us", 0, 3661 * USEC_PER_SEC + 1001 },
+        { "18446744073709551ms615us", 0, UINT64_MAX },
         { "18446744073709551615us", 0, UINT64_MAX },
         { "5124095576h", 0, 5124095576ULL * 3600 * USEC_PER_SEC },
 
@@ -252,14 +265,25 @@ static const struct duration_case duration_cases[] = {
         { "1h 5m", -EINVAL, 0 },
         { "1h-5m", -EINVAL, 0 },
         { "99999999999999999999x", -EINVAL, 0 },
+        /* parts go from the largest unit down, each unit once */
+        { "1s1h", -EINVAL, 0 },
+        { "1h1h", -EINVAL, 0 },
+        { "1s1s", -EINVAL, 0 },
+        { "30s1m", -EINVAL, 0 },
+        { "1min2m", -EINVAL, 0 },
+        { "1m2min", -EINVAL, 0 },
+        { "1ms1s", -EINVAL, 0 },
+        { "1us1ms", -EINVAL, 0 },
+        { "1h30min1h", -EINVAL, 0 },
+        { "5124095576h1h", -EINVAL, 0 },     /* garbage before range */
 
         { "99999999999999999999", -ERANGE, 0 },
         { "18446744073709551615s", -ERANGE, 0 },
         { "18446744073709551616us", -ERANGE, 0 },
         { "5124095577h", -ERANGE, 0 },
         { "5124095576.1h", -ERANGE, 0 },     /* the fraction tips it over */
-        { "5124095576h1h", -ERANGE, 0 },
-        { "18446744073709551615us1us", -ERANGE, 0 },
+        { "5124095576h60min", -ERANGE, 0 },
+        { "18446744073709551ms616us", -ERANGE, 0 },
 };
 
 static void test_parse_duration(_unused_ void **state) {
