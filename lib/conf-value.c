@@ -191,7 +191,8 @@ static int conf_value_duration(enum conf_type type, const char *value, uint64_t 
                 return r;
         if (type == CONF_TYPE_TIMEOUT && u == 0)
                 return -ERANGE;
-        if (type == CONF_TYPE_INTERVAL && u > 0 && u < CONF_INTERVAL_MIN_USEC)
+        /* Zero too: "adaptive" says that, where "0" might be read as "as fast as possible". */
+        if (type == CONF_TYPE_INTERVAL && u < CONF_INTERVAL_MIN_USEC)
                 return -ERANGE;
         *field = u;
         return 0;

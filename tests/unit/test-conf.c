@@ -274,7 +274,6 @@ static const struct good_case good_cases[] = {
         D("interval", "1ms", interval_usec, F_U64, .u = USEC_PER_MSEC),
         D("interval", "1h30min", interval_usec, F_U64, .u = 5400 * USEC_PER_SEC),
         D("interval", "adaptive", interval_usec, F_U64, .u = 0),
-        D("interval", "0", interval_usec, F_U64, .u = 0),
         D("socket", "/run/x.sock", socket_path, F_STR, .s = "/run/x.sock"),
         D("socket", "/" "123456789012345678901234567890123456789012345678901234567890"
                     "1234567890123456789012345678901234567890123456", socket_path, F_STR,
@@ -437,6 +436,11 @@ static const struct bad_case bad_cases[] = {
           "t.conf:2: [daemon] interval: invalid interval 'fast' " INTERVAL_EXPECTED },
         { "daemon", "interval", "500us", NULL,
           "t.conf:2: [daemon] interval: interval '500us' out of range " INTERVAL_EXPECTED },
+        /* Zero is not "adaptive" spelled differently, nor "as fast as possible". */
+        { "daemon", "interval", "0", NULL,
+          "t.conf:2: [daemon] interval: interval '0' out of range " INTERVAL_EXPECTED },
+        { "daemon", "interval", "0ms", NULL,
+          "t.conf:2: [daemon] interval: interval '0ms' out of range " INTERVAL_EXPECTED },
         { "daemon", "interval", "-1", NULL,
           "t.conf:2: [daemon] interval: invalid interval '-1' " INTERVAL_EXPECTED },
         { "daemon", "interval", "", NULL,
@@ -540,6 +544,8 @@ static const struct bad_case bad_cases[] = {
           "t.conf:2: [profile p] grace: invalid duration '1s1h' " DURATION_EXPECTED },
         { "profile", "grace", "1h1h", NULL,
           "t.conf:2: [profile p] grace: invalid duration '1h1h' " DURATION_EXPECTED },
+        { "profile", "interval", "0", NULL,
+          "t.conf:2: [profile p] interval: interval '0' out of range " INTERVAL_EXPECTED },
         { "profile", "interval", "0.5ms", NULL,
           "t.conf:2: [profile p] interval: interval '0.5ms' out of range " INTERVAL_EXPECTED },
         { "profile", "interval", "off", NULL,
