@@ -4,6 +4,7 @@
  * own line, or at the section's header for a key that is missing. */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "conf-internal.h"
@@ -114,10 +115,28 @@ static void conf_parse_check_references(struct conf_parser *p, const char *list)
                                              list);
 }
 
+/* A reserve of all the host's memory would stop every job the moment it started, one after another.
+ * Checked here, not with the value, because an absolute size needs the host's size just the same. */
+static void conf_parse_check_daemon(struct conf_parser *p) {
+        const struct conf_origin *o =
+                &p->daemon_origins.keys[conf_keys_index(CONF_SECTION_DAEMON, "host-reserve")];
+        uint64_t reserve = p->conf->daemon.host_reserve_bytes;
+        char r1[UNITS_SIZE_MAX], r2[UNITS_SIZE_MAX];
+
+        if (o->line == 0 || o->invalid || p->host_ram_bytes == 0 || reserve < p->host_ram_bytes)
+                return;
+        conf_parse_error_at(p, o->file, o->line,
+                            "[daemon] host-reserve: %s is not below the host's memory, %s (expected a share "
+                            "below 100%% such as 10%%, a smaller size, or off)",
+                            units_format_size_exact(r1, reserve), units_format_size_exact(r2, p->host_ram_bytes));
+}
+
+/* After all files: what one section cannot know alone. */
 void conf_parse_check(struct conf_parser *p) {
         char list[CONF_PROFILE_LIST_SIZE];
 
         conf_parse_check_profile_list(list, p->conf);
+        conf_parse_check_daemon(p);
         conf_parse_check_profiles(p);
         conf_parse_check_references(p, list);
 }

@@ -289,6 +289,7 @@ static const struct good_case good_cases[] = {
         D("host-reserve", "4000", host_reserve_bytes, F_U64, .u = 4000 * MIB),
         D("host-reserve", "10%", host_reserve_bytes, F_U64, .u = 858993459),
         D("host-reserve", "off", host_reserve_bytes, F_U64, .u = 0),
+        D("host-reserve", "99%", host_reserve_bytes, F_U64, .u = 8504035246),
         D("default-profile", "default", default_profile, F_STR, .s = "default"),
         DX("default-profile", "big", "[profile big]", default_profile, F_STR, .s = "big"),
         D("cgroup-parent", "/memguard.slice", cgroup_parent, F_STR, .s = "/memguard.slice"),
@@ -469,6 +470,16 @@ static const struct bad_case bad_cases[] = {
           "t.conf:2: [daemon] host-reserve: invalid size 'bogus' " SIZE_EXPECTED },
         { "daemon", "host-reserve", "0", NULL,
           "t.conf:2: [daemon] host-reserve: size '0' out of range " SIZE_EXPECTED },
+        /* A reserve of all the host's memory would stop every job at once. */
+        { "daemon", "host-reserve", "100%", NULL,
+          "t.conf:2: [daemon] host-reserve: 8G is not below the host's memory, 8G (expected a share below "
+          "100% such as 10%, a smaller size, or off)" },
+        { "daemon", "host-reserve", "8G", NULL,
+          "t.conf:2: [daemon] host-reserve: 8G is not below the host's memory, 8G (expected a share below "
+          "100% such as 10%, a smaller size, or off)" },
+        { "daemon", "host-reserve", "16G", NULL,
+          "t.conf:2: [daemon] host-reserve: 16G is not below the host's memory, 8G (expected a share below "
+          "100% such as 10%, a smaller size, or off)" },
         { "daemon", "host-reserve", "101%", NULL,
           "t.conf:2: [daemon] host-reserve: size '101%' out of range " SIZE_EXPECTED },
         { "daemon", "default-profile", "no such", NULL,
