@@ -398,6 +398,10 @@ static void conf_parse_value_error(struct conf_parser *p, const char *label, con
         case -ENOENT:
                 conf_parse_error(p, "%s %s: unknown %s '%s' (expected %s)", label, key->name, what, q, expected);
                 break;
+        case -EBADMSG:
+                conf_parse_error(p, "%s %s: malformed %s '%s': a '[' without its ']' or a '\\' at the end "
+                                 "(expected %s; \\[ is a literal '[')", label, key->name, what, q, expected);
+                break;
         case -EDOM:
                 conf_parse_error(p, "%s %s: '%s' is a share of the host's memory, whose size is unknown "
                                  "(expected an absolute size such as 8G)", label, key->name, q);

@@ -137,6 +137,59 @@ static int conf_value_string(char **field, const char *value) {
         return 0;
 }
 
+/* The end of the bracket expression that starts at s, just after its '[', or NULL when no ']'
+ * closes it. "[]...]" and "[!]...]" begin with a literal ']'; "[:alpha:]", "[=a=]" and "[.a.]" are
+ * read whole. */
+static const char *conf_value_bracket_end(const char *s) {
+        if (*s == '!' || *s == '^')
+                s++;
+        if (*s == ']')
+                s++;
+        for (; *s; s++) {
+                if (*s == ']')
+                        return s;
+                if (*s == '\\' && s[1])
+                        s++;
+                else if (*s == '[' && s[1] && strchr(":=.", s[1])) {
+                        char close[3] = { s[1], ']', 0 };
+                        const char *e = strstr(s + 2, close);
+
+                        if (!e)
+                                return NULL;
+                        s = e + 1;
+                }
+        }
+        return NULL;
+}
+
+/* fnmatch() reads a '[' that nothing closes, or a '\\' with nothing after it, as a literal character:
+ * "command = [" would quietly match only the command "[". Here both are errors; "\\[" is a literal. */
+static bool conf_value_pattern_is_valid(const char *s) {
+        for (; *s; s++) {
+                if (*s == '\\') {
+                        if (!*++s)
+                                return false;
+                } else if (*s == '[') {
+                        s = conf_value_bracket_end(s + 1);
+                        if (!s)
+                                return false;
+                }
+        }
+        return true;
+}
+
+static int conf_value_pattern(enum conf_type type, const char *value, char **field) {
+        if (*value == 0)
+                return -EINVAL;
+        /* fnmatch(FNM_PATHNAME) never lets a leading '*' match the leading '/' of a cgroup path: a
+         * relative pattern would silently match nothing. */
+        if (type == CONF_TYPE_CGROUP_PATTERN && value[0] != '/')
+                return -EINVAL;
+        if (!conf_value_pattern_is_valid(value))
+                return -EBADMSG;
+        return conf_value_string(field, value);
+}
+
 static int conf_value_size(enum conf_type type, const char *value, uint64_t host_ram_bytes,
                            uint64_t *field) {
         _cleanup_free_ char *copy = strdup(value);
@@ -258,11 +311,8 @@ int conf_value_parse(enum conf_type type, const char *value, uint64_t host_ram_b
         case CONF_TYPE_COMMAND:
                 return conf_value_string(field, *value ? value : NULL);
         case CONF_TYPE_PATTERN:
-                return conf_value_checked_string(*value != 0, value, field);
         case CONF_TYPE_CGROUP_PATTERN:
-                /* fnmatch(FNM_PATHNAME) never lets a leading '*' match the leading '/' of a cgroup path:
-                 * a relative pattern would silently match nothing. */
-                return conf_value_checked_string(value[0] == '/', value, field);
+                return conf_value_pattern(type, value, field);
         case CONF_TYPE_NAME:
                 return conf_value_checked_string(conf_value_name_is_valid(value), value, field);
         case CONF_TYPE_USER:

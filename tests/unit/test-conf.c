@@ -339,6 +339,12 @@ static const struct good_case good_cases[] = {
         R("group", "root", gid, F_GID, .u = 0),
         R("group", "4321", gid, F_GID, .u = 4321),
         R("command", "*python*", command, F_STR, .s = "*python*"),
+        R("command", "*python[23]*", command, F_STR, .s = "*python[23]*"),
+        R("command", "[]x]*", command, F_STR, .s = "[]x]*"),
+        R("command", "[!]]*", command, F_STR, .s = "[!]]*"),
+        R("command", "[[:digit:]]*", command, F_STR, .s = "[[:digit:]]*"),
+        R("command", "\\[x", command, F_STR, .s = "\\[x"),
+        R("command", "a]b", command, F_STR, .s = "a]b"),
         R("cgroup", "/user.slice/*", cgroup, F_STR, .s = "/user.slice/*"),
         R("profile", "default", profile, F_STR, .s = "default"),
 
@@ -431,6 +437,10 @@ struct bad_case {
 #define INTERVAL_EXPECTED "(expected adaptive, or a duration of at least 1ms such as 500ms or 2s)"
 #define CGROUP_PATTERN_EXPECTED \
         "(expected a shell pattern on absolute cgroup paths such as /system.slice/slurmstepd.scope/job_*)"
+
+#define CGROUP_PATTERN_EXPECTED_ESCAPE \
+        "(expected a shell pattern on absolute cgroup paths such as /system.slice/slurmstepd.scope/job_*; " \
+        "\\[ is a literal '[')"
 
 static const struct bad_case bad_cases[] = {
         { "daemon", "interval", "fast", NULL,
@@ -605,6 +615,25 @@ static const struct bad_case bad_cases[] = {
           "t.conf:2: [rule r] cgroup: invalid cgroup pattern 'job_*' " CGROUP_PATTERN_EXPECTED },
         { "rule", "cgroup", "*/job_*", NULL,
           "t.conf:2: [rule r] cgroup: invalid cgroup pattern '*/job_*' " CGROUP_PATTERN_EXPECTED },
+        /* fnmatch() would read these as literals; they are typos. */
+        { "rule", "command", "[", NULL,
+          "t.conf:2: [rule r] command: malformed pattern '[': a '[' without its ']' or a '\\' at the end "
+          "(expected a shell pattern such as *python*; \\[ is a literal '[')" },
+        { "rule", "command", "*python[23*", NULL,
+          "t.conf:2: [rule r] command: malformed pattern '*python[23*': a '[' without its ']' or a '\\' at "
+          "the end (expected a shell pattern such as *python*; \\[ is a literal '[')" },
+        { "rule", "command", "[[:alpha:]", NULL,
+          "t.conf:2: [rule r] command: malformed pattern '[[:alpha:]': a '[' without its ']' or a '\\' at "
+          "the end (expected a shell pattern such as *python*; \\[ is a literal '[')" },
+        { "rule", "command", "[[:alpha]", NULL,
+          "t.conf:2: [rule r] command: malformed pattern '[[:alpha]': a '[' without its ']' or a '\\' at "
+          "the end (expected a shell pattern such as *python*; \\[ is a literal '[')" },
+        { "rule", "command", "make\\", NULL,
+          "t.conf:2: [rule r] command: malformed pattern 'make\\x5c': a '[' without its ']' or a '\\' at "
+          "the end (expected a shell pattern such as *python*; \\[ is a literal '[')" },
+        { "rule", "cgroup", "/user.slice/user-[0-9*", NULL,
+          "t.conf:2: [rule r] cgroup: malformed cgroup pattern '/user.slice/user-[0-9*': a '[' without its "
+          "']' or a '\\' at the end " CGROUP_PATTERN_EXPECTED_ESCAPE },
         { "rule", "profile", "missing", NULL,
           "t.conf:2: [rule r] profile: no such profile 'missing' (expected one of default)" },
         { "rule", "profile", "bad name!", NULL,
@@ -615,6 +644,9 @@ static const struct bad_case bad_cases[] = {
           "t.conf:2: [watch w] cgroup: invalid cgroup pattern '' " CGROUP_PATTERN_EXPECTED },
         { "watch", "cgroup", "slurm/job_*", NULL,
           "t.conf:2: [watch w] cgroup: invalid cgroup pattern 'slurm/job_*' " CGROUP_PATTERN_EXPECTED },
+        { "watch", "cgroup", "/x/job_[", NULL,
+          "t.conf:2: [watch w] cgroup: malformed cgroup pattern '/x/job_[': a '[' without its ']' or a '\\' "
+          "at the end " CGROUP_PATTERN_EXPECTED_ESCAPE },
         { "watch", "profile", "missing", NULL,
           "t.conf:2: [watch w] profile: no such profile 'missing' (expected one of default)" },
 };
