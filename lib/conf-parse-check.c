@@ -2,6 +2,7 @@
 /* The checks after the last file: what one section cannot know alone, such as a rule's profile that
  * a later drop-in defines, or a warning ratio against a threshold. Each message points at the key's
  * own line, or at the section's header for a key that is missing. */
+#include <fnmatch.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -80,6 +81,20 @@ static void conf_parse_check_reference(struct conf_parser *p, const char *label,
                                     label, key, name, list);
 }
 
+/* The root cgroup holds the whole host, memguardd and the scheduler included: as one job, the first
+ * threshold crossed would stop everything. A [watch] takes up cgroups below it. */
+static void conf_parse_check_watch_root(struct conf_parser *p, const char *label, const struct conf_origin *o,
+                                        const char *pattern) {
+        char q[CONF_QUOTE_SIZE];
+
+        if (o->invalid || !pattern || fnmatch(pattern, "/", FNM_PATHNAME) != 0)
+                return;
+        conf_parse_error_at(p, o->file, o->line,
+                            "%s cgroup: '%s' matches the root cgroup /, which holds the whole host "
+                            "(expected a pattern of cgroups below it such as /system.slice/slurmstepd.scope/job_*)",
+                            label, conf_quote(q, pattern));
+}
+
 /* Rules and watches need their keys and existing profiles; so does default-profile. */
 static void conf_parse_check_references(struct conf_parser *p, const char *list) {
         const size_t rule_profile_key = conf_keys_index(CONF_SECTION_RULE, "profile"),
@@ -104,7 +119,8 @@ static void conf_parse_check_references(struct conf_parser *p, const char *list)
                                          *o = &p->watch_origins[i].keys[watch_profile_key];
 
                 conf_keys_label(label, CONF_SECTION_WATCH, w->name);
-                conf_parse_check_required(p, label, w->file, w->line, cg, "cgroup", "PATTERN");
+                if (conf_parse_check_required(p, label, w->file, w->line, cg, "cgroup", "PATTERN"))
+                        conf_parse_check_watch_root(p, label, cg, w->cgroup);
                 if (conf_parse_check_required(p, label, w->file, w->line, o, "profile", "NAME"))
                         conf_parse_check_reference(p, label, "profile", o, w->profile, list);
         }

@@ -351,6 +351,7 @@ static const struct good_case good_cases[] = {
         W("cgroup", "/system.slice/slurmstepd.scope/job_*", cgroup, F_STR,
           .s = "/system.slice/slurmstepd.scope/job_*"),
         W("profile", "default", profile, F_STR, .s = "default"),
+        W("cgroup", "/?*", cgroup, F_STR, .s = "/?*"),
 };
 
 /* "[SECTION NAME]\nKEY = VALUE\n" and whatever else the section needs to be valid. */
@@ -647,6 +648,13 @@ static const struct bad_case bad_cases[] = {
         { "watch", "cgroup", "/x/job_[", NULL,
           "t.conf:2: [watch w] cgroup: malformed cgroup pattern '/x/job_[': a '[' without its ']' or a '\\' "
           "at the end " CGROUP_PATTERN_EXPECTED_ESCAPE },
+        /* The root cgroup is the whole host. */
+        { "watch", "cgroup", "/", NULL,
+          "t.conf:2: [watch w] cgroup: '/' matches the root cgroup /, which holds the whole host (expected a "
+          "pattern of cgroups below it such as /system.slice/slurmstepd.scope/job_*)" },
+        { "watch", "cgroup", "/*", NULL,
+          "t.conf:2: [watch w] cgroup: '/*' matches the root cgroup /, which holds the whole host (expected a "
+          "pattern of cgroups below it such as /system.slice/slurmstepd.scope/job_*)" },
         { "watch", "profile", "missing", NULL,
           "t.conf:2: [watch w] profile: no such profile 'missing' (expected one of default)" },
 };
