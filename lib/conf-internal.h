@@ -113,7 +113,8 @@ int conf_keys_log_level_from_string(const char *s);
 bool conf_value_name_is_valid(const char *s);
 
 /* Parses value as type into field. -EINVAL (garbage), -ERANGE, -ENOENT (no such user or group),
- * -EBADMSG (a pattern with an unclosed '[' or a trailing '\'), -EDOM (a percentage with no RAM size
+ * -EBADMSG (a pattern with an unclosed '[' or a trailing '\'), -EEXIST (a socket path that holds
+ * something other than a socket), -EDOM (a percentage with no RAM size
  * to take it of), -ENOMEM, or the -errno of a failed lookup. */
 int conf_value_parse(enum conf_type type, const char *value, uint64_t host_ram_bytes, void *field);
 

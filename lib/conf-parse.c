@@ -402,6 +402,10 @@ static void conf_parse_value_error(struct conf_parser *p, const char *label, con
                 conf_parse_error(p, "%s %s: malformed %s '%s': a '[' without its ']' or a '\\' at the end "
                                  "(expected %s; \\[ is a literal '[')", label, key->name, what, q, expected);
                 break;
+        case -EEXIST:
+                conf_parse_error(p, "%s %s: '%s' exists and is not a socket (expected a path that is free or "
+                                 "holds memguardd's socket)", label, key->name, q);
+                break;
         case -EDOM:
                 conf_parse_error(p, "%s %s: '%s' is a share of the host's memory, whose size is unknown "
                                  "(expected an absolute size such as 8G)", label, key->name, q);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include "conf-internal.h"
@@ -269,11 +270,17 @@ static int conf_value_log_level(const char *value, int *field) {
         return 0;
 }
 
+/* memguardd removes a stale socket before it binds: a path that holds anything else, a symlink
+ * included, is somebody's file and must never be the socket, whatever the daemon would do with it. */
 static int conf_value_socket(const char *value, char **field) {
+        struct stat st;
+
         if (value[0] != '/')
                 return -EINVAL;
         if (strlen(value) >= sizeof(((struct sockaddr_un *) NULL)->sun_path))
                 return -ERANGE;
+        if (lstat(value, &st) == 0 && !S_ISSOCK(st.st_mode))
+                return -EEXIST;
         return conf_value_string(field, value);
 }
 

@@ -19,7 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -919,6 +922,61 @@ static void test_errors_append(void **state) {
         conf_errors_done(&e);
 }
 
+/* A socket path may be free or hold a socket, never somebody's file: memguardd removes what is there. */
+static void test_socket_path(void **state) {
+        char dir[] = "/tmp/memguard-test-conf-XXXXXX";
+        _cleanup_free_ char *file = NULL, *link = NULL, *sock = NULL, *free_path = NULL;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd;
+
+        assert_non_null(mkdtemp(dir));
+        assert_true(asprintf(&file, "%s/file", dir) > 0);
+        assert_true(asprintf(&link, "%s/link", dir) > 0);
+        assert_true(asprintf(&sock, "%s/sock", dir) > 0);
+        assert_true(asprintf(&free_path, "%s/free", dir) > 0);
+
+        fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        close(fd);
+        assert_int_equal(symlink(sock, link), 0);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        strcpy(sa.sun_path, sock);
+        assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+
+        struct {
+                const char *path;
+                bool good;
+        } cases[] = {
+                { free_path, true },
+                { sock, true },                 /* the socket of a running memguardd, at a reload */
+                { file, false },
+                { link, false },                /* even to a socket: the link itself would be removed */
+                { dir, false },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *text = NULL, *expected = NULL;
+
+                assert_true(asprintf(&text, "[daemon]\nsocket = %s\n", cases[i].path) > 0);
+                if (cases[i].good) {
+                        _cleanup_(conf_freep) struct conf *c = load_good(text);
+
+                        assert_string_equal(c->daemon.socket_path, cases[i].path);
+                        continue;
+                }
+                assert_true(asprintf(&expected, "t.conf:2: [daemon] socket: '%s' exists and is not a socket "
+                                     "(expected a path that is free or holds memguardd's socket)\n",
+                                     cases[i].path) > 0);
+                check_errors(text, expected);
+        }
+
+        close(fd);
+        assert_int_equal(unlink(sock), 0);
+        assert_int_equal(unlink(link), 0);
+        assert_int_equal(unlink(file), 0);
+        assert_int_equal(rmdir(dir), 0);
+}
+
 static void test_long_lines(void **state) {
         _cleanup_(conf_freep) struct conf *c = NULL;
         _cleanup_free_ char *hook = NULL, *text = NULL;
@@ -1281,6 +1339,7 @@ int main(void) {
                 cmocka_unit_test(test_no_cascades),
                 cmocka_unit_test(test_too_many_errors),
                 cmocka_unit_test(test_errors_append),
+                cmocka_unit_test(test_socket_path),
                 cmocka_unit_test(test_long_lines),
                 cmocka_unit_test(test_files),
                 cmocka_unit_test(test_percent_without_ram),
