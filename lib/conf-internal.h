@@ -5,6 +5,7 @@
  *   conf-keys.c    the sections, their keys and the value types: the one list the parser looks keys
  *                  up in and the dump prints
  *   conf-value.c   one value of one type, parsed into its field
+ *   conf-names.c   finding a section by its name
  *   conf-errors.c  the messages a load collects, kept in file and line order
  *   conf-parse.c   reading the files: headers, settings, drop-ins
  *   conf-parse-check.c  the checks across sections, after the last file
@@ -118,6 +119,29 @@ bool conf_value_name_is_valid(const char *s);
  * to take it of), -ENOMEM, or the -errno of a failed lookup. */
 int conf_value_parse(enum conf_type type, const char *value, uint64_t host_ram_bytes, void *field);
 
+/* --- conf-names.c ------------------------------------------------------------------------------ */
+
+struct conf_names_slot {
+        const char *name;               /* borrowed; NULL = empty */
+        size_t index;
+};
+
+/* Section names to their index in the configuration's array. */
+struct conf_names {
+        struct conf_names_slot *slots;
+        size_t n_slots;                 /* 0 or a power of two */
+        size_t n;
+};
+
+/* Maps name (borrowed, must outlive t) to index, replacing an earlier entry of that name. -ENOMEM.
+ * Each string comparison made is added to *compares. */
+int conf_names_add(struct conf_names *t, const char *name, size_t index, uint64_t *compares);
+
+/* Whether name is in t, and its index. */
+bool conf_names_find(const struct conf_names *t, const char *name, size_t *ret_index, uint64_t *compares);
+
+void conf_names_done(struct conf_names *t);
+
 /* --- conf-errors.c ----------------------------------------------------------------------------- */
 
 /* Where a message belongs, so they can be listed in file order: the cross-checks after the last file
@@ -174,6 +198,12 @@ struct conf_parser {
         struct conf_origins *watch_origins;
         bool default_redefined;         /* a [profile default] was read: a second one is a duplicate */
 
+        /* The names of conf->profiles, rules and watches; the built-in default profile's only once a
+         * file redefined it. */
+        struct conf_names profile_names;
+        struct conf_names rule_names;
+        struct conf_names watch_names;
+
         /* Every file name read so far: the origins point into these. */
         char **files;
         size_t n_files;
@@ -189,6 +219,9 @@ struct conf_parser {
         /* The section the reader saw last. */
         enum conf_section_kind kind;
         size_t index;
+
+        /* How often two section names were compared: loading must stay linear in the sections. */
+        uint64_t name_compares;
 };
 
 /* An error at file:line (line 0: the file as a whole). */
@@ -198,8 +231,16 @@ _printf_(4, 5) void conf_parse_error_at(struct conf_parser *p, const char *file,
 /* After all files: what one section cannot know alone. */
 void conf_parse_check(struct conf_parser *p);
 
+/* The profile called name, or NULL. */
+const struct conf_profile *conf_parse_find_profile(struct conf_parser *p, const char *name);
+
 /* conf_load() and conf_load_string(), which conf.c hands over to. */
 int conf_parse_files(const char *path, const char *dropin_dir, uint64_t host_ram_bytes, struct conf **ret,
                      struct conf_errors *errors);
 int conf_parse_string(const char *text, const char *name, uint64_t host_ram_bytes, struct conf **ret,
                       struct conf_errors *errors);
+
+/* conf_parse_string() that also says how many name comparisons it took (tests prove the parser
+ * linear in the number of sections with it, without timing anything). */
+int conf_parse_string_counted(const char *text, const char *name, uint64_t host_ram_bytes, struct conf **ret,
+                              struct conf_errors *errors, uint64_t *ret_name_compares);

@@ -76,7 +76,7 @@ static bool conf_parse_check_required(struct conf_parser *p, const char *label, 
 /* A profile = NAME that names no profile; list is conf_parse_check_profile_list(). */
 static void conf_parse_check_reference(struct conf_parser *p, const char *label, const char *key,
                                          const struct conf_origin *o, const char *name, const char *list) {
-        if (name && !conf_profile(p->conf, name))
+        if (name && !conf_parse_find_profile(p, name))
                 conf_parse_error_at(p, o->file, o->line, "%s %s: no such profile '%s' (expected one of %s)",
                                     label, key, name, list);
 }

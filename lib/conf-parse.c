@@ -103,22 +103,26 @@ static void conf_parse_strip_blanks_end(char *s) {
                 s[--n] = 0;
 }
 
-/* Appends one zeroed element to *array (n elements of size) and its origins. */
+/* Appends one zeroed element to *array (n elements of size) and its origins. The arrays hold the
+ * smallest power of two of elements that is at least n: they double when full, so that reading many
+ * sections copies each one a bounded number of times. */
 static int conf_parse_grow(void **array, size_t n, size_t size, struct conf_origins **origins) {
-        void *a;
+        size_t room = n == 0 ? 1 : 2 * n;
         struct conf_origins *o;
+        void *a;
 
-        a = reallocarray(*array, n + 1, size);
-        if (!a)
-                return -ENOMEM;
-        *array = a;
-        memset((uint8_t *) a + n * size, 0, size);
-
-        o = reallocarray(*origins, n + 1, sizeof(struct conf_origins));
-        if (!o)
-                return -ENOMEM;
-        *origins = o;
-        o[n] = (struct conf_origins) {};
+        if ((n & (n - 1)) == 0) {
+                a = reallocarray(*array, room, size);
+                if (!a)
+                        return -ENOMEM;
+                *array = a;
+                o = reallocarray(*origins, room, sizeof(struct conf_origins));
+                if (!o)
+                        return -ENOMEM;
+                *origins = o;
+        }
+        memset((uint8_t *) *array + n * size, 0, size);
+        (*origins)[n] = (struct conf_origins) {};
         return 0;
 }
 
@@ -144,26 +148,32 @@ static struct conf_parse_named conf_parse_named(struct conf *c, enum conf_sectio
         }
 }
 
-static size_t conf_parse_count(const struct conf *c, enum conf_section_kind kind) {
-        return kind == CONF_SECTION_PROFILE ? c->n_profiles :
-               kind == CONF_SECTION_RULE    ? c->n_rules :
-                                              c->n_watches;
+static struct conf_names *conf_parse_names(struct conf_parser *p, enum conf_section_kind kind) {
+        return kind == CONF_SECTION_PROFILE ? &p->profile_names :
+               kind == CONF_SECTION_RULE    ? &p->rule_names :
+                                              &p->watch_names;
 }
 
-/* The earlier definition of a section called name, or NULL. The built-in default profile counts only
- * once a file redefined it. */
+/* The earlier definition of a section called name, or NULL. The built-in default profile is not in
+ * the names until a file redefined it. */
 static const struct conf_parse_named *conf_parse_find_defined(struct conf_parser *p, enum conf_section_kind kind,
                                                               const char *name,
                                                               struct conf_parse_named *ret) {
-        size_t n = conf_parse_count(p->conf, kind);
+        size_t i;
 
-        for (size_t i = 0; i < n; i++) {
-                *ret = conf_parse_named(p->conf, kind, i);
-                if (streq(*ret->name, name) &&
-                    (kind != CONF_SECTION_PROFILE || i > 0 || p->default_redefined))
-                        return ret;
-        }
-        return NULL;
+        if (!conf_names_find(conf_parse_names(p, kind), name, &i, &p->name_compares))
+                return NULL;
+        *ret = conf_parse_named(p->conf, kind, i);
+        return ret;
+}
+
+const struct conf_profile *conf_parse_find_profile(struct conf_parser *p, const char *name) {
+        size_t i;
+
+        if (conf_names_find(&p->profile_names, name, &i, &p->name_compares))
+                return &p->conf->profiles[i];
+        p->name_compares++;
+        return streq(name, CONF_DEFAULT_PROFILE) ? &p->conf->profiles[0] : NULL;
 }
 
 /* Room for one more section of kind, with its defaults; its index in p->index. */
@@ -236,6 +246,9 @@ static int conf_parse_new_section(struct conf_parser *p, enum conf_section_kind 
         if (!*new.file)
                 return -ENOMEM;
         *new.line = p->line;
+        r = conf_names_add(conf_parse_names(p, kind), *new.name, p->index, &p->name_compares);
+        if (r < 0)
+                return r;
 
         p->kind = kind;
         return 0;
@@ -589,6 +602,9 @@ static void conf_parse_done(struct conf_parser *p) {
         free(p->rule_origins);
         free(p->watch_origins);
         conf_errors_log_done(&p->log);
+        conf_names_done(&p->profile_names);
+        conf_names_done(&p->rule_names);
+        conf_names_done(&p->watch_names);
         for (size_t i = 0; i < p->n_files; i++)
                 free(p->files[i]);
         free(p->files);
@@ -647,6 +663,11 @@ int conf_parse_files(const char *path, const char *dropin_dir, uint64_t host_ram
 
 int conf_parse_string(const char *text, const char *name, uint64_t host_ram_bytes, struct conf **ret,
                       struct conf_errors *errors) {
+        return conf_parse_string_counted(text, name, host_ram_bytes, ret, errors, NULL);
+}
+
+int conf_parse_string_counted(const char *text, const char *name, uint64_t host_ram_bytes, struct conf **ret,
+                              struct conf_errors *errors, uint64_t *ret_name_compares) {
         _cleanup_(conf_parse_done) struct conf_parser p = {};
         FILE *f;
         int r;
@@ -669,5 +690,8 @@ int conf_parse_string(const char *text, const char *name, uint64_t host_ram_byte
                 fclose(f);
         }
 
-        return conf_parse_finish(&p, ret);
+        r = conf_parse_finish(&p, ret);
+        if (ret_name_compares)
+                *ret_name_compares = p.name_compares;
+        return r;
 }

@@ -26,6 +26,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "conf-internal.h"
 #include "conf.h"
 #include "macro.h"
 
@@ -977,6 +978,46 @@ static void test_socket_path(void **state) {
         assert_int_equal(rmdir(dir), 0);
 }
 
+/* Thousands of sections (a generated file, a drop-in per job) load in time linear in their number:
+ * the name comparisons that find duplicates and references are counted, not timed. */
+static uint64_t load_sections_compares(size_t n) {
+        _cleanup_(conf_freep) struct conf *c = NULL;
+        struct conf_errors e = {};
+        uint64_t compares = UINT64_MAX;
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+
+        assert_non_null(f);
+        /* Rules name profiles defined after them, watches the ones before: both ways are looked up. */
+        for (size_t i = 0; i < n / 4; i++)
+                fprintf(f, "[rule r%zu]\nprofile = p%zu\n", i, i);
+        for (size_t i = 0; i < n / 4; i++)
+                fprintf(f, "[profile p%zu]\nmax-memory = 1G\n", i);
+        for (size_t i = 0; i < n / 4; i++)
+                fprintf(f, "[profile q%zu]\n", i);
+        for (size_t i = 0; i < n / 4; i++)
+                fprintf(f, "[watch w%zu]\ncgroup = /x/job_%zu\nprofile = q%zu\n", i, i, i);
+        assert_int_equal(fclose(f), 0);
+
+        assert_int_equal(conf_parse_string_counted(text, "t.conf", RAM, &c, &e, &compares), 0);
+        assert_int_equal(e.n, 0);
+        assert_int_equal(c->n_profiles, n / 2 + 1);
+        assert_int_equal(c->n_rules, n / 4);
+        assert_int_equal(c->n_watches, n / 4);
+        free(text);
+        return compares;
+}
+
+static void test_many_sections(void **state) {
+        uint64_t small = load_sections_compares(4000), large = load_sections_compares(40000);
+
+        /* A few comparisons per section, and ten times the sections cost about ten times as many: a
+         * scan of every section so far would cost thousands per section and a hundred times as many. */
+        if (large > 4 * 40000 || large > 12 * small)
+                fail_msg("%" PRIu64 " name comparisons for 4,000 sections, %" PRIu64 " for 40,000", small, large);
+}
+
 static void test_long_lines(void **state) {
         _cleanup_(conf_freep) struct conf *c = NULL;
         _cleanup_free_ char *hook = NULL, *text = NULL;
@@ -1340,6 +1381,7 @@ int main(void) {
                 cmocka_unit_test(test_too_many_errors),
                 cmocka_unit_test(test_errors_append),
                 cmocka_unit_test(test_socket_path),
+                cmocka_unit_test(test_many_sections),
                 cmocka_unit_test(test_long_lines),
                 cmocka_unit_test(test_files),
                 cmocka_unit_test(test_percent_without_ram),
