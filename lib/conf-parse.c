@@ -126,7 +126,7 @@ static int conf_parse_grow(void **array, size_t n, size_t size, struct conf_orig
         return 0;
 }
 
-/* The name, file and line of element i of kind, whose struct begins with them in this order. */
+/* Where element i of kind keeps its name, file and line: the section kinds share no struct. */
 struct conf_parse_named {
         char **name;
         char **file;
