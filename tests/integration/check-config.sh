@@ -9,7 +9,7 @@
 FIX=$top_srcdir/tests/fixtures/conf
 
 goods=(good-empty good-full)
-bads=(bad-syntax bad-values bad-references)
+bads=(bad-syntax bad-values bad-references bad-socket)
 tap_plan $((2 * ${#goods[@]} + 2 * ${#bads[@]} + 4))
 
 # Sizes in percent are of the host's RAM: the golden files were made with 8 GiB, which a small fake
