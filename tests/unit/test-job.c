@@ -37,7 +37,6 @@
 #define HWM_CC1 153600
 #define RSS_PY 51200
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
 
 static void freestrp(char **p) {
         free(*p);
