@@ -2,6 +2,7 @@
 # Every committed fuzz input through its harness, one test per target: the corpora are regression
 # tests in every build. The harness runs the files named and exits (a libFuzzer build does the same
 # with files, not directories), so a crash or a broken promise fails the target and names its input.
+# make check-valgrind runs the harnesses under memcheck (MEMGUARD_VALGRIND, tests/integration/lib.sh).
 . "$top_srcdir/tests/integration/lib.sh"
 
 mapfile -t targets < <(grep -v '^#' "$top_srcdir/fuzz/targets")
@@ -13,7 +14,8 @@ for t in "${targets[@]}"; do
                 not_ok "$t: no inputs in fuzz/corpus/$t"
                 continue
         fi
-        if "$bin" "${inputs[@]}" >"$TEST_TMP/$t.log" 2>&1; then
+        # Under make check-valgrind, memcheck's errors make the harness exit non-zero.
+        if "${MG_VALGRIND[@]}" "$bin" "${inputs[@]}" >"$TEST_TMP/$t.log" 2>&1; then
                 ok "$t: ${#inputs[@]} inputs"
         else
                 not_ok "$t: ${#inputs[@]} inputs"

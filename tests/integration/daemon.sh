@@ -55,6 +55,11 @@ EOC
 }
 write_config 200M
 
+# Under make check-valgrind every memguardd of this script runs under memcheck, with a log per
+# process that holds no error line (valgrind -q) unless it found something: the last test reads them.
+VG=()
+[ "${#MG_VALGRIND[@]}" -gt 0 ] && VG=("${MG_VALGRIND[@]}" --log-file="$D/valgrind-%p.log")
+
 DAEMON_PID=
 NOTIFY_PID=
 start_daemon() {  # start_daemon LOG
@@ -63,7 +68,7 @@ start_daemon() {  # start_daemon LOG
         NOTIFY_PID=$!
         CLEANUP_PIDS+=("$NOTIFY_PID")
         wait_for 5 grep -q listening "$D/notify.log"
-        NOTIFY_SOCKET=$D/notify.sock "$MEMGUARDD" -d -f "$D/etc/memguard.conf" </dev/null >>"$1" 2>&1 &
+        NOTIFY_SOCKET=$D/notify.sock "${VG[@]}" "$MEMGUARDD" -d -f "$D/etc/memguard.conf" </dev/null >>"$1" 2>&1 &
         DAEMON_PID=$!
         CLEANUP_PIDS+=("$DAEMON_PID")
 }
@@ -93,7 +98,7 @@ cleanup_cgroups() {
 trap 'stop_daemon; cleanup_cgroups; lib_cleanup' EXIT
 LOG=$D/daemon.log
 
-tap_plan 18
+tap_plan $((18 + (${#VG[@]} > 0)))
 
 # 1-2: start and readiness.
 start_daemon "$LOG"
@@ -175,4 +180,16 @@ check_eq "the re-adopted job is still stopped at its limit (status 143)" 143 "$r
 last_pid=$DAEMON_PID
 stop_daemon
 check "memguardd stops on SIGTERM" pid_gone "$last_pid"
+
+# 19 (make check-valgrind): no memcheck error in any run, the one ended by kill -9 included.
+if [ "${#VG[@]}" -gt 0 ]; then
+        vg_logs=("$D"/valgrind-*.log)
+        # Errors are "==PID== ..." lines; "--PID-- WARNING" lines (a syscall valgrind does not know) are not.
+        if [ -e "${vg_logs[0]}" ] && ! grep -q '^==[0-9]*== ' "${vg_logs[@]}"; then
+                ok "memcheck found no error in ${#vg_logs[@]} runs of memguardd"
+        else
+                not_ok "memcheck found no error in the runs of memguardd"
+                for f in "${vg_logs[@]}"; do diag_file "$f" 60; done
+        fi
+fi
 tap_done
