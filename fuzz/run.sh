@@ -7,7 +7,7 @@
 
 secs=${FUZZ_SECONDS:-30}
 # A leak libsystemd has and memguard cannot fix (the file says which) must not stop the bus fuzzer.
-export LSAN_OPTIONS="suppressions=$top_srcdir/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS="suppressions=$top_srcdir/fuzz/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 mapfile -t targets < <(if [ -n "${FUZZ_TARGETS:-}" ]; then printf '%s\n' $FUZZ_TARGETS; else grep -v '^#' "$top_srcdir/fuzz/targets"; fi)
 tap_plan "${#targets[@]}"
 for t in "${targets[@]}"; do
