@@ -264,6 +264,8 @@ static int bus_method_register_job(sd_bus_message *msg, void *userdata, sd_bus_e
         r = sd_bus_message_read(msg, "h", &fd);
         if (r < 0)
                 return r;
+        /* Before the first "goto out": its cleanup runs there. */
+        _cleanup_free_ char *why = NULL;
         char **argv = NULL;
         r = sd_bus_message_read_strv(msg, &argv);
         if (r < 0)
@@ -321,7 +323,6 @@ static int bus_method_register_job(sd_bus_message *msg, void *userdata, sd_bus_e
                 r = sd_bus_error_set_errnof(err, errno, "cannot keep the pidfd: %m");
                 goto out;
         }
-        _cleanup_free_ char *why = NULL;
         struct mjob *j;
         r = manager_register_job(b->m, uid, pid, own, argv, *profile ? profile : NULL, &asked, &j, &why);
         if (r < 0) {

@@ -48,6 +48,12 @@ cgroup = $WATCH_PATH/job-*
 profile = small
 EOC
 
+# Under make check-valgrind every memguardd of this script runs under memcheck, with a log per
+# process that holds no error line (valgrind -q) unless it found something: the last test reads them.
+VG=()
+[ "${#MG_VALGRIND[@]}" -gt 0 ] && VG=("${MG_VALGRIND[@]}" --log-file="$D/valgrind-%p.log")
+MGD_PREFIX=("${VG[@]}")
+
 # start_daemon LOG: memguardd with a listener of its own for sd_notify (NOTIFY_SOCKET).
 NOTIFY_PID=
 start_daemon() {
@@ -84,7 +90,7 @@ cleanup_cgroups() {
 trap 'mgd_stop; stop_notify; cleanup_cgroups; lib_cleanup' EXIT
 LOG=$D/daemon.log
 
-tap_plan 18
+tap_plan $((18 + (${#VG[@]} > 0)))
 
 # 1-2: start and readiness.
 start_daemon "$LOG"
@@ -174,4 +180,16 @@ last_pid=$MGD_PID
 mgd_stop
 stopped=$?
 check "memguardd stops on SIGTERM" eval '[ "$stopped" = 0 ] && pid_gone "$last_pid"'
+
+# 19 (make check-valgrind): no memcheck error in any run, the one ended by kill -9 included.
+if [ "${#VG[@]}" -gt 0 ]; then
+        vg_logs=("$D"/valgrind-*.log)
+        # Errors are "==PID== ..." lines; "--PID-- WARNING" lines (a syscall valgrind does not know) are not.
+        if [ -e "${vg_logs[0]}" ] && ! grep -q '^==[0-9]*== ' "${vg_logs[@]}"; then
+                ok "memcheck found no error in ${#vg_logs[@]} runs of memguardd"
+        else
+                not_ok "memcheck found no error in the runs of memguardd"
+                for f in "${vg_logs[@]}"; do diag_file "$f" 60; done
+        fi
+fi
 tap_done

@@ -110,6 +110,17 @@ wait_for() {
         return 0
 }
 
+# --- memcheck (make check-valgrind) ------------------------------------------------------------------
+# MEMGUARD_VALGRIND is the valgrind command line to run memguard's own programs under ("valgrind -q
+# --error-exitcode=99 ..."); a script that supports it prefixes them with "${MG_VALGRIND[@]}" (empty
+# otherwise). Everything is much slower under valgrind: the waits get longer ceilings.
+MG_VALGRIND=()
+if [ -n "${MEMGUARD_VALGRIND:-}" ]; then
+        read -ra MG_VALGRIND <<<"$MEMGUARD_VALGRIND"
+        command -v "${MG_VALGRIND[0]}" >/dev/null || skip_all "MEMGUARD_VALGRIND: ${MG_VALGRIND[0]} is not installed"
+        MG_WAIT_SCALE=$((MG_WAIT_SCALE * 4))
+fi
+
 pid_alive() { kill -0 "$1" 2>/dev/null; }
 pid_gone() { ! kill -0 "$1" 2>/dev/null; }
 # pid_exited PID: gone, or a zombie nobody has waited for yet (which kill -0 still finds).

@@ -161,8 +161,8 @@ static void test_parse_mountinfo_garbage(void **state) {
                 /* no " - " separator */
                 "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime cgroup2 cgroup2 rw\n",
                 /* the separator of the next line does not count for this one */
-                "41 31 0:38 / /sys/fs/cgroup/unified rw cgroup2 cgroup2 rw\n"
-                "22 27 0:21 / /proc rw,relatime - proc proc rw\n",
+                ("41 31 0:38 / /sys/fs/cgroup/unified rw cgroup2 cgroup2 rw\n"
+                 "22 27 0:21 / /proc rw,relatime - proc proc rw\n"),
                 /* too few fields */
                 "41 31 0:38 /\n",
                 "garbage\n",
