@@ -82,15 +82,19 @@ else
                         "$MEMGUARD" kill --now "$id" --socket "$SOCK" >/dev/null 2>&1
                 done
                 wait_for 5 sh -c '! "$0" status --socket "$1" 2>/dev/null | grep -q memhog' "$MEMGUARD" "$SOCK"
+                # Their runs end with them (under timeout(1), so this wait is bounded).
+                for id in "${RUNS[@]}"; do wait "$id" 2>/dev/null; forget_pid "$id"; done
                 kill -TERM "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
                 lib_cleanup
         }
         trap completion_cleanup EXIT
         wait_for 10 test -S "$SOCK" || diag_file "$D/daemon.log"
+        RUNS=()
         for n in 1 2; do
                 timeout -k 5 60 "$MEMGUARD" run --socket "$SOCK" -- "$MEMHOG" --size 1 --hold 60 --pidfile "$D/hog$n.pid" \
                         </dev/null >"$D/run$n.out" 2>&1 &
                 CLEANUP_PIDS+=($!)
+                RUNS+=($!)
         done
         two_jobs() { [ "$("$MEMGUARD" status --socket "$SOCK" 2>/dev/null | grep -c memhog)" = 2 ]; }
         wait_for 10 two_jobs || diag "the two jobs did not show up" "$("$MEMGUARD" status --socket "$SOCK" 2>&1)"
