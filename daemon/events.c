@@ -8,6 +8,7 @@
 #include "job.h"
 #include "log.h"
 #include "manager.h"
+#include "units.h"
 
 void events_job(const struct mjob *j, int level, const char *message_id, uint64_t current_bytes,
                 const char *format, ...) {
@@ -20,24 +21,34 @@ void events_job(const struct mjob *j, int level, const char *message_id, uint64_
         const struct guard *g = j->guard;
         const struct job *job = g ? g->job : NULL;
         uint64_t peak = job ? MAX(job->peak_working_set_bytes, job->kernel_peak_bytes) : 0;
-        struct log_field f[9] = {
+        uint64_t limit = g ? g->limits.max_bytes : 0;
+        struct log_field f[12] = {
                 { .name = "MEMGUARD_JOB" }, { .name = "MEMGUARD_USER" }, { .name = "MEMGUARD_PROFILE" }, { .name = "MEMGUARD_LIMIT_BYTES" },
                 { .name = "MEMGUARD_CURRENT_BYTES" }, { .name = "MEMGUARD_PEAK_BYTES" }, { .name = "MEMGUARD_CGROUP" },
-                { .name = "MEMGUARD_COMMAND" }, { .name = "OBJECT_PID" },
+                { .name = "MEMGUARD_COMMAND" }, { .name = "MEMGUARD_LIMIT" }, { .name = "MEMGUARD_CURRENT" },
+                { .name = "MEMGUARD_PEAK" }, { .name = "OBJECT_PID" },
         };
-        size_t n = 8;
+        size_t n = 11;
         snprintf(f[0].value, sizeof(f[0].value), "%" PRIu64, j->id);
         snprintf(f[1].value, sizeof(f[1].value), "%s", j->user);
         snprintf(f[2].value, sizeof(f[2].value), "%s", j->profile ? j->profile : "");
-        snprintf(f[3].value, sizeof(f[3].value), "%" PRIu64, g ? g->limits.max_bytes : 0);
+        snprintf(f[3].value, sizeof(f[3].value), "%" PRIu64, limit);
         snprintf(f[4].value, sizeof(f[4].value), "%" PRIu64, current_bytes);
         snprintf(f[5].value, sizeof(f[5].value), "%" PRIu64, peak);
         snprintf(f[6].value, sizeof(f[6].value), "%s", j->cgroup ? j->cgroup : "");
         snprintf(f[7].value, sizeof(f[7].value), "%s", j->command ? j->command : "");
+        /* The same sizes for people: journalctl -x shows the catalog text with these, the _BYTES
+         * fields stay for scripts. */
+        if (limit > 0)
+                units_format_size(f[8].value, limit);
+        else
+                snprintf(f[8].value, sizeof(f[8].value), "none");
+        units_format_size(f[9].value, current_bytes);
+        units_format_size(f[10].value, peak);
         /* journald adds OBJECT_COMM/EXE/... for a live pid: worth it while the root runs. */
         if (job && job->pid > 0) {
-                snprintf(f[8].value, sizeof(f[8].value), "%d", (int) job->pid);
-                n = 9;
+                snprintf(f[11].value, sizeof(f[11].value), "%d", (int) job->pid);
+                n = 12;
         }
         log_struct(level, message_id, f, n, "job %" PRIu64 " (%s): %s", j->id, j->command ? j->command : "?", msg);
 }
