@@ -15,23 +15,6 @@
 #define SHOW_USAGE "memguard show JOB [--json] [--socket PATH | --system]"
 #define SHOW_SAMPLES_KEY "LastSamples"
 
-static void show_help(FILE *f) {
-        fprintf(f,
-                "Usage: " SHOW_USAGE "\n"
-                "\n"
-                "Shows everything memguardd knows of job JOB (an id from 'memguard status'): owner, state,\n"
-                "profile, command, cgroup, backend, limits, current and peak memory, and its latest samples.\n"
-                "Only the job's owner and root may see it; a job that ended a moment ago is still shown.\n"
-                "\n"
-                "      --json         GetJob's dictionary as a JSON object, with the same keys; LastSamples\n"
-                "                     as objects of elapsed_usec, working_set_bytes and processes\n"
-                "      --socket PATH  only the daemon on this control socket\n"
-                "      --system       only the daemon on the system bus\n"
-                "  -h, --help         show this help\n"
-                "\n"
-                "Exit status: 0; 1 when the daemon refused (not your job, no such job) or failed; 2 for a\n"
-                "usage error; 3 when no daemon answered.\n");
-}
 
 static bool show_ends_with(const char *s, const char *suffix) {
         size_t n = strlen(s), k = strlen(suffix);
@@ -182,18 +165,10 @@ static int show_read(sd_bus_message *reply, json_t **ret_props, json_t **ret_key
         return 0;
 }
 
-int verb_show(int argc, char **argv) {
-        struct ctl_args a;
-        int r = ctl_parse_args(argc, argv, CTL_OPT_JSON, 1, SHOW_USAGE, show_help, &a);
-        if (r != 0)
-                return r > 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
-        uint64_t id;
-        if (ctl_parse_job_id(a.args[0], &id) < 0)
-                return CTL_EXIT_USAGE;
-
+static int show_exec(const struct ctl_args *a) {
         _cleanup_bus_ sd_bus *bus = NULL;
         _cleanup_message_ sd_bus_message *reply = NULL;
-        r = ctl_call(&a, &bus, "GetJob", &reply, "t", id);
+        int r = ctl_call(a, &bus, "GetJob", &reply, "t", a->job);
         if (r != 0)
                 return r;
 
@@ -203,8 +178,26 @@ int verb_show(int argc, char **argv) {
                 log_error_errno(r, "cannot read the daemon's answer to GetJob: %m");
                 return CTL_EXIT_REFUSED;
         }
-        if (a.json)
+        if (a->json)
                 return ctl_print_json(props);
         show_print(props, keys);
         return ctl_finish_stdout(CTL_EXIT_OK);
 }
+
+const struct ctl_verb verb_show = {
+        .name = "show",
+        .usage = SHOW_USAGE,
+        .help = "Shows everything memguardd knows of job JOB (an id from 'memguard status'): owner, state,\n"
+                "profile, command, cgroup, backend, limits, current and peak memory, and its latest samples.\n"
+                "Only the job's owner and root may see it; a job that ended a moment ago is still shown.\n"
+                "\n"
+                "      --json         GetJob's dictionary as a JSON object, with the same keys; LastSamples\n"
+                "                     as objects of elapsed_usec, working_set_bytes and processes\n"
+                CTL_HELP_TRANSPORT
+                "\n"
+                "Exit status: 0; 1 when the daemon refused (not your job, no such job) or failed; 2 for a\n"
+                "usage error; 3 when no daemon answered.\n",
+        .options = CTL_OPT_JSON | CTL_OPT_JOB,
+        .n_args = 1,
+        .exec = show_exec,
+};
