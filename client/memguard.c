@@ -27,7 +27,7 @@ static const struct verb verbs[] = {
         { "profiles", NULL, &verb_profiles, "list memguardd's profiles" },
 };
 
-static void help(FILE *f) {
+static void memguard_help(FILE *f) {
         fprintf(f,
                 "Usage: memguard VERB [OPTIONS] ...\n"
                 "       memguard run [OPTIONS] -- COMMAND [ARGS...]\n"
@@ -50,11 +50,11 @@ static void help(FILE *f) {
 int main(int argc, char **argv) {
         log_set_program("memguard");
         if (argc < 2) {
-                help(stderr);
+                memguard_help(stderr);
                 return POLICY_EXIT_USAGE;
         }
         if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
-                help(stdout);
+                memguard_help(stdout);
                 return 0;
         }
         if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
