@@ -55,8 +55,8 @@ static int run_daemon_signal(sd_bus_message *m, void *userdata, sd_bus_error *er
         return 0;
 }
 
-static _noreturn_ void run_daemon_child(const struct run_args *a, int go_fd, int err_fd) {
-        spawn_reset_child();
+static _noreturn_ void run_daemon_child(const struct run_args *a, char **env, int go_fd, int err_fd) {
+        spawn_reset_signals();
         char c;
         ssize_t n;
         do
@@ -65,7 +65,7 @@ static _noreturn_ void run_daemon_child(const struct run_args *a, int go_fd, int
         /* No go (the daemon refused the job, or memguard died): the job never starts. */
         if (n != 1 || c != 'g')
                 _exit(POLICY_EXIT_FAILURE);
-        execvp(a->command[0], a->command);
+        execvpe(a->command[0], a->command, env);
         int e = errno;
         (void) !write(err_fd, &e, sizeof(e));
         _exit(e == ENOENT ? 127 : 126);
@@ -245,6 +245,9 @@ static int run_daemon_finish(sd_bus *bus, const struct run_args *a, uint64_t id,
 
 /* Forks the job, held before exec until go_fd says so. *ret_go and *ret_err: the parent's ends. */
 static pid_t run_daemon_fork(const struct run_args *a, int *ret_go, int *ret_err) {
+        _cleanup_free_ char **env = NULL;
+        if (spawn_environ(&env) < 0)
+                return -ENOMEM;
         int go[2], errp[2];
         if (pipe2(go, O_CLOEXEC) < 0)
                 return -errno;
@@ -259,7 +262,7 @@ static pid_t run_daemon_fork(const struct run_args *a, int *ret_go, int *ret_err
         if (pid == 0) {
                 safe_close(go[1]);
                 safe_close(errp[0]);
-                run_daemon_child(a, go[0], errp[1]);
+                run_daemon_child(a, env, go[0], errp[1]);
         }
         int r = -errno;
         safe_close(go[0]);
