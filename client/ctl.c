@@ -249,14 +249,6 @@ int ctl_print_json(json_t *v) {
         return ctl_finish_stdout(CTL_EXIT_OK);
 }
 
-void ctl_fputs_printable(const char *s, FILE *f) {
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-                if (*p < 0x20 || *p == 0x7f)
-                        fprintf(f, "\\x%02x", *p);
-                else
-                        fputc(*p, f);
-}
-
 int ctl_finish_stdout(int code) {
         if (fflush(stdout) != 0 || ferror(stdout)) {
                 log_error_errno(errno ? errno : EIO, "cannot write to standard output: %m");

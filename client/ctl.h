@@ -81,10 +81,6 @@ json_t *ctl_json_uint(uint64_t v);
 /* Prints v on stdout, indented, with a newline. CTL_EXIT_OK, or CTL_EXIT_REFUSED if stdout fails. */
 int ctl_print_json(json_t *v);
 
-/* Writes s for a terminal: control characters (a newline or an escape sequence in a command line a
- * user chose) as \xNN, so one job stays one line and nobody's terminal obeys what a job says. */
-void ctl_fputs_printable(const char *s, FILE *f);
-
 /* Flushes stdout: a full disk or a closed pipe is a failure (CTL_EXIT_REFUSED), not a silent loss. */
 int ctl_finish_stdout(int code);
 

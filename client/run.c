@@ -75,6 +75,8 @@ int verb_run(int argc, char **argv) {
         if (run_open_log(&args) < 0)
                 return POLICY_EXIT_USAGE;
         int code = run_main(&args);
-        log_close_file();
+        /* A log the user asked for and did not get is a failure, as a report file is. */
+        if (log_close_file() < 0 && code == 0)
+                code = POLICY_EXIT_FAILURE;
         return code;
 }

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "escape.h"
 #include "log.h"
 #include "units.h"
 #include "verbs.h"
@@ -128,7 +129,7 @@ static void show_print(json_t *props, json_t *keys) {
                 }
                 char buf[256];
                 printf("%s:%*s ", key, width - (int) strlen(key) - 1, "");
-                ctl_fputs_printable(show_format(key, v, buf, sizeof(buf)), stdout);
+                escape_control_fputs(show_format(key, v, buf, sizeof(buf)), stdout);
                 putchar('\n');
         }
         if (samples)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "escape.h"
 #include "log.h"
 #include "units.h"
 #include "verbs.h"
@@ -88,7 +89,7 @@ static void status_print_table(const struct status_row *rows, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 for (int c = 0; c < COL_MAX - 1; c++)
                         printf("%*s  ", right[c] ? width[c] : -width[c], rows[i].cell[c]);
-                ctl_fputs_printable(rows[i].command, stdout);
+                escape_control_fputs(rows[i].command, stdout);
                 putchar('\n');
         }
 }
