@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* memguard show JOB: everything the daemon knows of one job (GetJob), with its latest samples. */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -94,6 +95,37 @@ static const char *show_format(const char *key, json_t *v, char *buf, size_t siz
         return buf;
 }
 
+/* GetJob's keys are for programs, with the unit in the name ("GraceUSec", "LimitBytes"); people read
+ * "Grace: 10s" and "Limit: 100 MiB": the unit goes (the value says it) and the words part. */
+static void show_label(const char *key, char *buf, size_t size) {
+        static const struct {
+                const char *key, *label;
+        } acronyms[] = {
+                { "Uid", "UID" },
+                { "Pid", "PID" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(acronyms); i++)
+                if (strcmp(key, acronyms[i].key) == 0) {
+                        snprintf(buf, size, "%s", acronyms[i].label);
+                        return;
+                }
+        size_t n = strlen(key);
+        static const char *const units[] = { "USec", "Bytes" };
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (show_ends_with(key, units[i]) && n > strlen(units[i])) {
+                        n -= strlen(units[i]);
+                        break;
+                }
+        size_t k = 0;
+        for (size_t i = 0; i < n && k + 2 < size; i++) {
+                bool word = i > 0 && isupper((unsigned char) key[i]) && islower((unsigned char) key[i - 1]);
+                if (word)
+                        buf[k++] = ' ';
+                buf[k++] = word ? (char) tolower((unsigned char) key[i]) : key[i];
+        }
+        buf[k] = 0;
+}
+
 static void show_print_samples(json_t *samples, json_int_t total) {
         size_t n = json_array_size(samples);
         if (n == 0)
@@ -116,8 +148,11 @@ static void show_print(json_t *props, json_t *keys) {
         int width = 0;
         size_t i;
         json_t *k;
-        json_array_foreach(keys, i, k)
-                width = MAX(width, (int) strlen(json_string_value(k)) + 1);
+        char label[64];
+        json_array_foreach(keys, i, k) {
+                show_label(json_string_value(k), label, sizeof(label));
+                width = MAX(width, (int) strlen(label) + 1);
+        }
         json_t *samples = NULL;
         json_array_foreach(keys, i, k) {
                 const char *key = json_string_value(k);
@@ -128,7 +163,8 @@ static void show_print(json_t *props, json_t *keys) {
                         continue;
                 }
                 char buf[256];
-                printf("%s:%*s ", key, width - (int) strlen(key) - 1, "");
+                show_label(key, label, sizeof(label));
+                printf("%s:%*s ", label, width - (int) strlen(label) - 1, "");
                 escape_control_fputs(show_format(key, v, buf, sizeof(buf)), stdout);
                 putchar('\n');
         }
