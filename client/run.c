@@ -12,9 +12,15 @@ static void run_bus_closep(sd_bus **bus) {
         sd_bus_flush_close_unref(*bus);
 }
 
+enum run_where {
+        RUN_HERE,
+        RUN_DAEMON,               /* *ret_bus is the connection */
+};
+
 /* The host's daemon guards the job when it is there, unless this run needs the engine here. 0 with
- * *ret_bus set, 1 to guard here, or an exit code after the error is logged. */
-static int run_choose(const struct run_args *a, sd_bus **ret_bus) {
+ * *ret_where set, or an exit code (never 0) after the error is logged. */
+static int run_choose(const struct run_args *a, sd_bus **ret_bus, enum run_where *ret_where) {
+        *ret_where = RUN_HERE;
         bool explicit_daemon = a->connect.socket_path || a->connect.system;
         if (run_args_local_only(a)) {
                 if (explicit_daemon && !a->no_daemon) {
@@ -22,18 +28,20 @@ static int run_choose(const struct run_args *a, sd_bus **ret_bus) {
                                   "with --socket or --system");
                         return POLICY_EXIT_USAGE;
                 }
-                return 1;
+                return 0;
         }
         _cleanup_free_ char *unreachable = NULL;
         int r = connect_daemon(&a->connect, ret_bus, &unreachable);
-        if (r >= 0)
+        if (r >= 0) {
+                *ret_where = RUN_DAEMON;
                 return 0;
+        }
         if (explicit_daemon) {
                 log_error("%s", unreachable ? unreachable : "cannot reach memguardd");
                 return POLICY_EXIT_FAILURE;
         }
         log_debug("no memguardd (%s): guarding the job in this process", unreachable ? unreachable : strerror(-r));
-        return 1;
+        return 0;
 }
 
 static int run_open_log(const struct run_args *a) {
@@ -59,12 +67,11 @@ static int run_main(struct run_args *a) {
                 return log_error_errno(r, "cannot set up signal handling: %m"), POLICY_EXIT_FAILURE;
 
         _cleanup_(run_bus_closep) sd_bus *bus = NULL;
-        r = run_choose(a, &bus);
-        if (r == 0)
-                return run_daemon(bus, a, signal_fd);
-        if (r == 1)
-                return run_local(a, sysroot, signal_fd);
-        return r;
+        enum run_where where;
+        r = run_choose(a, &bus, &where);
+        if (r != 0)
+                return r;
+        return where == RUN_DAEMON ? run_daemon(bus, a, signal_fd) : run_local(a, sysroot, signal_fd);
 }
 
 int verb_run(int argc, char **argv) {

@@ -81,6 +81,8 @@ for v in $VERBS; do
                 "$MEMGUARD" "$v" $(args_for "$v") --socket "$D/none.sock"
 done
 expect "no daemon: memguard status --system exits 3 and says the system bus" 3 "system bus" "$MEMGUARD" status --system
+expect "no daemon: memguard run --socket PATH exits 1 naming the socket, and the job does not run" 1 "$D/none\.sock" \
+        sh -c '"$0" run --socket "$1" -- touch "$2"; rc=$?; [ ! -e "$2" ] && exit $rc' "$MEMGUARD" "$D/none.sock" "$D/ran"
 if [ -e /run/memguard/memguardd.sock ]; then
         skip "no daemon: with no option, both places are named" "this host has /run/memguard/memguardd.sock"
 else
