@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* memguard run: guard one command and its whole process tree, here or by memguardd, and report. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,7 +41,12 @@ static int run_choose(const struct run_args *a, sd_bus **ret_bus, enum run_where
                 log_error("%s", unreachable ? unreachable : "cannot reach memguardd");
                 return POLICY_EXIT_FAILURE;
         }
-        log_debug("no memguardd (%s): guarding the job in this process", unreachable ? unreachable : strerror(-r));
+        if (r == -ETIMEDOUT)
+                /* The host's policy does not apply: say so, but a stuck daemon must not stop the work. */
+                log_warning("%s: guarding the job in this process", unreachable ? unreachable : strerror(-r));
+        else
+                log_debug("no memguardd (%s): guarding the job in this process",
+                          unreachable ? unreachable : strerror(-r));
         return 0;
 }
 
