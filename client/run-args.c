@@ -72,7 +72,8 @@ enum {
         ARG_NO_DAEMON,
 };
 
-int run_args_usage_error(const char *option, const char *value, const char *why) {
+/* Logs "invalid value VALUE for OPTION: WHY" and returns -EINVAL. */
+static int run_args_usage_error(const char *option, const char *value, const char *why) {
         log_error("invalid value '%s' for %s: %s", value, option, why);
         return -EINVAL;
 }

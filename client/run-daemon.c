@@ -24,10 +24,9 @@
 /* FinishJob is answered once nothing of the job is left: allow the grace and then some. */
 #define RUN_FINISH_SLACK_USEC (60 * USEC_PER_SEC)
 
+/* What the daemon's signals are matched against. */
 struct run_daemon_job {
-        const struct run_args *a;
         uint64_t id;
-        bool done;
 };
 
 static int run_daemon_signal(sd_bus_message *m, void *userdata, sd_bus_error *err) {
@@ -284,7 +283,7 @@ int run_daemon(sd_bus *bus, const struct run_args *a, int signal_fd) {
                 return log_error_errno(pid, "cannot start the job: %m"), POLICY_EXIT_FAILURE;
         _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
 
-        struct run_daemon_job d = { .a = a };
+        struct run_daemon_job d = {};
         int r = pidfd < 0 ? -errno : run_daemon_register(bus, a, pidfd, &d.id);
         if (r < 0) {
                 if (pidfd < 0)

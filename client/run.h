@@ -42,8 +42,6 @@ int run_args_parse(int argc, char **argv, struct run_args *a);
 int run_args_resolve(struct run_args *a, const struct sysroot *s);
 /* --no-daemon, --dry-run, --backend and --sysroot need the engine in this process. */
 bool run_args_local_only(const struct run_args *a);
-/* Logs "invalid value VALUE for OPTION: WHY" and returns -EINVAL. */
-int run_args_usage_error(const char *option, const char *value, const char *why);
 
 /* run-signals.c. SIGINT, SIGTERM, SIGHUP and SIGQUIT are caught and queued on a non-blocking pipe;
  * *ret_fd is its read end (poll it). SIGPIPE is ignored. 0 or -errno. */
