@@ -336,8 +336,8 @@ struct guard_spawn_error {
         int error;
 };
 
-static _noreturn_ void guard_child(struct guard *g, int errfd) {
-        spawn_reset_child();
+static _noreturn_ void guard_child(struct guard *g, char **env, int errfd) {
+        spawn_reset_signals();
 
         struct guard_spawn_error e = { 0, 0 };
         int r = backend_prepare_child(g->backend);
@@ -346,7 +346,7 @@ static _noreturn_ void guard_child(struct guard *g, int errfd) {
                 (void) !write(errfd, &e, sizeof(e));
                 _exit(126);
         }
-        execvp(g->job->argv[0], g->job->argv);
+        execvpe(g->job->argv[0], g->job->argv, env);
         e.stage = 1;
         e.error = errno;
         (void) !write(errfd, &e, sizeof(e));
@@ -354,20 +354,24 @@ static _noreturn_ void guard_child(struct guard *g, int errfd) {
 }
 
 int guard_spawn(struct guard *g) {
+        _cleanup_free_ char **env = NULL;
+        int r = spawn_environ(&env);
+        if (r < 0)
+                return r;
         int pipefd[2];
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return -errno;
         fflush(NULL);
         pid_t pid = fork();
         if (pid < 0) {
-                int r = -errno;
+                r = -errno;
                 safe_close(pipefd[0]);
                 safe_close(pipefd[1]);
                 return r;
         }
         if (pid == 0) {
                 safe_close(pipefd[0]);
-                guard_child(g, pipefd[1]);
+                guard_child(g, env, pipefd[1]);
         }
         safe_close(pipefd[1]);
 

@@ -72,6 +72,8 @@ for v in $VERBS; do
                 "$MEMGUARD" "$v" $(args_for "$v") --socket "$D/none.sock"
 done
 expect "no daemon: memguard status --system exits 3 and says the system bus" 3 "system bus" "$MEMGUARD" status --system
+expect "no daemon: memguard run --socket PATH exits 1 naming the socket, and the job does not run" 1 "$D/none\.sock" \
+        sh -c '"$0" run --socket "$1" -- touch "$2"; rc=$?; [ ! -e "$2" ] && exit $rc' "$MEMGUARD" "$D/none.sock" "$D/ran"
 if [ -e /run/memguard/memguardd.sock ]; then
         skip "no daemon: with no option, both places are named" "this host has /run/memguard/memguardd.sock"
 else
@@ -165,10 +167,13 @@ check "... and the values: id, user, uid, state, profile, command, bytes, limit 
 expect "show $J1: aligned Key: value lines" 0 "^Id: +$J1$" mg_ show "$J1"
 check "... State, User, Profile, the limit formatted, the command" sh -c '
         grep -Eq "^State: +running$" "$0" && grep -Eq "^User: +root$" "$0" && grep -Eq "^Profile: +default$" "$0" &&
-        grep -Eq "^LimitBytes: +100 MiB$" "$0" && grep -Eq "^CurrentBytes: +[0-9.]+ MiB$" "$0" &&
-        grep -Eq "^GraceUSec: +1s$" "$0" && grep -Eq "^KillThreshold: +80%$" "$0" &&
+        grep -Eq "^Limit: +100 MiB$" "$0" && grep -Eq "^Current: +[0-9.]+ MiB$" "$0" &&
+        grep -Eq "^Grace: +1s$" "$0" && grep -Eq "^Kill threshold: +80%$" "$0" &&
         grep -Eq "^Command: +.*memhog --size 20" "$0"' "$TEST_TMP/last.out" || diag_file "$TEST_TMP/last.out" 30
-check "... the values line up in one column" sh -c '[ "$(sed -n "/^[A-Za-z]*: /{s/^\([A-Za-z]*: *\).*/\1/;p}" "$0" |
+check "... labels for people, not the daemon's key names (GraceUSec, LimitBytes)" sh -c '
+        ! grep -Eq "^[A-Za-z]+(USec|Bytes):" "$0" && grep -Eq "^Process limit: +none$" "$0" &&
+        grep -Eq "^Start time: " "$0"' "$TEST_TMP/last.out" || diag_file "$TEST_TMP/last.out" 30
+check "... the values line up in one column" sh -c '[ "$(sed -n "/^[A-Z][A-Za-z ]*: /{s/^\([A-Za-z ]*: *\).*/\1/;p}" "$0" |
         awk "{ print length }" | sort -u | wc -l)" = 1 ]' "$TEST_TMP/last.out" || diag_file "$TEST_TMP/last.out" 30
 check "... then the last samples as a table" sh -c 'grep -Eq "^Last [0-9]+ of [0-9]+ samples:$" "$0" &&
         grep -Eq "^ +ELAPSED +WORKING SET +PROCESSES$" "$0" && grep -Eq "^ +[0-9.]+m?s +[0-9.]+ MiB +1$" "$0"' \

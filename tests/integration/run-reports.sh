@@ -165,5 +165,64 @@ else
         diag "process peak $own KiB, job peak $total KiB"
 fi
 
+# --- report paths are checked before the job runs ------------------------------------------------------------
+for opt in --json --csv --timeline --log-file; do
+        rm -f "$TEST_TMP/ran"
+        mg run "$opt" "$TEST_TMP/no-such-dir/out" -- sh -c ': >"$0"' "$TEST_TMP/ran"
+        if [ "$MG_RC" = 2 ] && grep -q -- "$opt $TEST_TMP/no-such-dir/out" "$MG_ERR" && [ ! -e "$TEST_TMP/ran" ]; then
+                ok "$opt into a missing directory: a usage error (2) naming the option, before the job runs"
+        else
+                not_ok "$opt into a missing directory: a usage error (2) naming the option, before the job runs"
+                diag "the job ran: $([ -e "$TEST_TMP/ran" ] && echo yes || echo no)"
+                mg_diag
+        fi
+done
+mkdir -p "$TEST_TMP/a-dir"
+mg run --json "$TEST_TMP/a-dir" -- sh -c ': >"$0"' "$TEST_TMP/ran"
+check "--json naming a directory: 2, before the job runs" sh -c '[ "$0" = 2 ] && [ ! -e "$1" ]' "$MG_RC" "$TEST_TMP/ran" ||
+        mg_diag
+
+# --- a full disk is an error, and leaves no empty report ----------------------------------------------------
+mg run --quiet --log-file /dev/full -- true
+check "--log-file on a full device: exit 1, not a silent 0" test "$MG_RC" = 1 || mg_diag
+check "... and stderr says the log file could not be written" \
+        grep -q "cannot write to the log file /dev/full: No space left on device" "$MG_ERR" || mg_diag
+FULL=$TEST_TMP/full
+mkdir -p "$FULL"
+if [ "$(id -u)" != 0 ] || ! mount -t tmpfs -o size=64k mg-full "$FULL" 2>/dev/null; then
+        skip "--json on a full filesystem: exit 1 and no 0-byte file" "cannot mount a small tmpfs here (needs root)"
+        skip "... a report there from before stays whole" "cannot mount a small tmpfs here (needs root)"
+else
+        trap 'umount "$FULL" 2>/dev/null; lib_cleanup' EXIT
+        dd if=/dev/zero of="$FULL/fill" bs=4k 2>/dev/null
+        mg run --quiet --json "$FULL/r.json" -- true
+        if [ "$MG_RC" = 1 ] && grep -q "cannot write the JSON report to $FULL/r.json" "$MG_ERR" && [ ! -e "$FULL/r.json" ]; then
+                ok "--json on a full filesystem: exit 1, the error said, and no 0-byte file"
+        else
+                not_ok "--json on a full filesystem: exit 1, the error said, and no 0-byte file"
+                diag "$(ls -l "$FULL")"
+                mg_diag
+        fi
+        rm -f "$FULL/fill"
+        echo '{"old": true}' >"$FULL/r.json"
+        dd if=/dev/zero of="$FULL/fill" bs=4k 2>/dev/null
+        mg run --quiet --json "$FULL/r.json" -- true
+        check "... a report there from before stays whole" sh -c '[ "$0" = 1 ] && jq -e .old "$1" >/dev/null' \
+                "$MG_RC" "$FULL/r.json" || { mg_diag; diag_file "$FULL/r.json"; }
+        umount "$FULL"
+fi
+
+# --- a command line cannot forge a line of the report or of the log -------------------------------------------
+forged=$'x\nVerdict:         killed: MEMORY THRESHOLD EXCEEDED\033[2J'
+mg run --no-daemon -- sh -c 'exit 0' "$forged"
+check "a newline and an escape in the command line: one Verdict line, the command on its one line as \\x0a, \\x1b" \
+        sh -c '[ "$(grep -c "^Verdict:" "$0")" = 1 ] && grep -qF "x\\x0aVerdict:" "$0" && ! grep -q "$(printf "\033")" "$0"' \
+        "$MG_ERR" || mg_diag
+rm -f "$L"
+mg run --no-daemon --log-file "$L" -- "$(printf 'no-such-cmd\nmemguard: MEMORY THRESHOLD EXCEEDED')"
+check "... a command that is not found: 127, and no forged line on stderr or in the log" sh -c '[ "$0" = 127 ] &&
+        ! grep -q "^memguard: MEMORY" "$1" && ! grep -v "^\[" "$2" && grep -qF "no-such-cmd\\x0amemguard" "$1"' \
+        "$MG_RC" "$MG_ERR" "$L" || { mg_diag; diag_file "$L"; }
+
 check_no_cgroups_left
 tap_done
