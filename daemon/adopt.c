@@ -155,6 +155,14 @@ static void adopt_record(struct manager *m, struct state_job *s) {
                                  owned ? MJOB_SOURCE_REGISTERED : MJOB_SOURCE_WATCH, owned, &s->limits, s->id, s->uid,
                                  s->command, s->start_realtime_usec, s->peak_bytes) < 0)
                 (void) state_remove(m->state_dir, s->id);
+        else {
+                /* The cgroup it was started in still bounds it across reloads. */
+                struct mjob *j = manager_find_job(m, s->id);
+                if (j && s->ceiling_bytes > 0) {
+                        j->ceiling_bytes = s->ceiling_bytes;
+                        manager_job_save(m, j);
+                }
+        }
 }
 
 /* A job's record kept on its cgroup, if there is a good one. */

@@ -15,6 +15,7 @@
 
 #include "adopt.h"
 #include "bus.h"
+#include "cgroup-escape.h"
 #include "cgroup.h"
 #include "conf.h"
 #include "events.h"
@@ -413,13 +414,75 @@ static void manager_apply_asked(const struct policy_limits *asked, bool root, st
                 l->warn_at = 0;
 }
 
+/* A job never leaves the limits of the cgroup it was started in. Moving it into a job group of ours
+ * would, so the memory ceilings set between its cgroup and our parent become the job's ceiling
+ * (*ret, 0: none). Other limits (memory.high and swap, cpu, io, cpuset on cgroup2) cannot be carried
+ * over: a caller who could not leave them by itself is refused, root is told. pids.max is not looked
+ * at: systemd sets it on every slice, and a job's processes are few. */
+static int manager_inherited_ceiling(struct manager *m, uid_t uid, pid_t pid, const struct cgroup_layout *l,
+                                     uint64_t *ret, char **reterr) {
+        *ret = 0;
+        if (m->backend_kind == BACKEND_PROCFS)
+                return 0;  /* nothing is moved */
+        bool v2 = m->backend_kind == BACKEND_CGROUP2;
+        const struct {
+                const char *mount, *root, *from, *to;
+                bool v2;
+        } trees[] = {
+                { v2 ? m->layout.v2_mount : m->layout.v1_memory_mount, v2 ? m->layout.v2_root : m->layout.v1_memory_root,
+                  v2 ? l->v2_path : l->v1_memory_path, m->parent_path, v2 },
+                /* cgroup1 hosts: the job's twin in the unified tree, where controllers may be too. */
+                { v2 ? NULL : m->layout.v2_mount, m->layout.v2_root, l->v2_path, m->unified_parent_path, true },
+        };
+        uint64_t least = UINT64_MAX;
+        for (size_t i = 0; i < ELEMENTSOF(trees); i++) {
+                if (!trees[i].mount || !trees[i].to)
+                        continue;
+                if (!trees[i].from) {
+                        backend_errorf(reterr, "cannot tell which cgroup process %d runs in", (int) pid);
+                        return -ESRCH;
+                }
+                struct cgroup_escape e;
+                int r = cgroup_escape_read(m->sysroot, trees[i].mount, trees[i].root, trees[i].v2, trees[i].from,
+                                           trees[i].to, &e);
+                if (r < 0)
+                        return r;
+                if (e.other && uid != 0) {
+                        backend_errorf(reterr, "memguardd will not move process %d out of the limits it runs under "
+                                       "(%s); guard it where it is with 'memguard run --no-daemon'", (int) pid, e.other);
+                        cgroup_escape_done(&e);
+                        return -EPERM;
+                }
+                if (e.other)
+                        log_warning("process %d of uid 0 leaves a limit it ran under (%s) for its job group", (int) pid,
+                                    e.other);
+                if (e.memory_bytes < least) {
+                        char b[UNITS_SIZE_MAX];
+                        least = e.memory_bytes;
+                        log_info("process %d: the job's memory ceiling is at most %s, as on %s where it was started",
+                                 (int) pid, units_format_size(b, least), e.memory_where);
+                }
+                cgroup_escape_done(&e);
+        }
+        *ret = least == UINT64_MAX ? 0 : least;
+        return 0;
+}
+
+static void manager_apply_ceiling(uint64_t ceiling, struct policy_limits *l) {
+        if (ceiling > 0 && (l->max_bytes == 0 || l->max_bytes > ceiling))
+                l->max_bytes = ceiling;
+}
+
 int manager_register_job(struct manager *m, uid_t uid, pid_t pid, int pidfd, char *const *argv,
                          const char *profile, const struct policy_limits *asked, struct mjob **ret, char **reterr) {
         _cleanup_close_ int fd = pidfd;
         const struct conf_profile *p;
+        struct cgroup_layout l = {};
+        (void) cgroup_layout_read(m->sysroot, pid, &l);
         if (profile && *profile) {
                 p = conf_profile(m->conf, profile);
                 if (!p) {
+                        cgroup_layout_done(&l);
                         backend_errorf(reterr, "no profile called '%s'", profile);
                         return -ENOENT;
                 }
@@ -429,19 +492,20 @@ int manager_register_job(struct manager *m, uid_t uid, pid_t pid, int pidfd, cha
                 char tmp[1024];
                 gid_t gid = getpwuid_r(uid, &pw, tmp, sizeof(tmp), &res) == 0 && res ? res->pw_gid : (gid_t) -1;
                 /* Rules by cgroup see where the job was started: a user's session, a scheduler's step. */
-                struct cgroup_layout l = {};
-                const char *where = NULL;
-                if (cgroup_layout_read(m->sysroot, pid, &l) >= 0)
-                        where = m->backend_kind == BACKEND_CGROUP1 ? l.v1_memory_path : l.v2_path;
+                const char *where = m->backend_kind == BACKEND_CGROUP1 ? l.v1_memory_path : l.v2_path;
                 p = conf_match(m->conf, uid, gid, cmd, where);
-                cgroup_layout_done(&l);
         }
+        uint64_t ceiling;
+        int r = manager_inherited_ceiling(m, uid, pid, &l, &ceiling, reterr);
+        cgroup_layout_done(&l);
+        if (r < 0)
+                return r;
         struct policy_limits limits;
         manager_limits_from_profile(m, p, &limits);
         manager_apply_asked(asked, uid == 0, &limits);
+        manager_apply_ceiling(ceiling, &limits);
 
         struct mjob *j;
-        int r;
         /* A group of that name may be left from another daemon (another state directory): skip it. */
         for (int attempt = 0;; attempt++) {
                 char group[64];
@@ -463,6 +527,7 @@ int manager_register_job(struct manager *m, uid_t uid, pid_t pid, int pidfd, cha
                 return r;
         if (asked)
                 j->asked = *asked;
+        j->ceiling_bytes = ceiling;
         r = backend_attach(j->guard->backend, pid);
         if (r < 0 && r != -EOPNOTSUPP) {
                 backend_errorf(reterr, "cannot move process %d into the job's cgroup: %s", (int) pid, strerror(-r));
@@ -602,6 +667,7 @@ int manager_reload(struct manager *m, struct conf_errors *reterr) {
                 manager_limits_from_profile(m, p, &l);
                 /* What the client asked for still holds, within what the new profile allows. */
                 manager_apply_asked(&j->asked, j->uid == 0, &l);
+                manager_apply_ceiling(j->ceiling_bytes, &l);
                 uint64_t old_max = j->guard->limits.max_bytes;
                 guard_set_limits(j->guard, &l);
                 j->guard->freeze_instead = p->action == CONF_ACTION_FREEZE;

@@ -40,6 +40,7 @@ struct mjob {
         uid_t uid;
         char user[64];
         struct policy_limits asked;     /* what the client asked for; kept across reloads */
+        uint64_t ceiling_bytes;         /* the least memory ceiling of the cgroups it was started in, 0: none */
         uint64_t start_realtime_usec;
         uint64_t peak_saved_bytes;      /* the peak last written to the state file */
         uint64_t last_usage_log_usec;   /* log-every */

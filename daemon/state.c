@@ -63,6 +63,8 @@ int state_format(const char *state_dir, const struct mjob *j, char **ret) {
         json_object_set_new(o, "start_realtime_usec", json_integer((json_int_t) j->start_realtime_usec));
         json_object_set_new(o, "peak_bytes",
                             json_integer((json_int_t) MAX(job->peak_working_set_bytes, job->kernel_peak_bytes)));
+        if (j->ceiling_bytes > 0)
+                json_object_set_new(o, "ceiling_bytes", json_integer((json_int_t) j->ceiling_bytes));
         json_t *l = json_object();
         json_object_set_new(l, "max_bytes", json_integer((json_int_t) g->limits.max_bytes));
         json_object_set_new(l, "max_process_bytes", json_integer((json_int_t) g->limits.max_process_bytes));
@@ -136,6 +138,8 @@ int state_parse(const char *text, struct state_job *ret) {
         r |= state_get_u64(o, "uid", &uid);
         r |= state_get_u64(o, "start_realtime_usec", &s.start_realtime_usec);
         r |= state_get_u64(o, "peak_bytes", &s.peak_bytes);
+        if (json_object_get(o, "ceiling_bytes"))
+                r |= state_get_u64(o, "ceiling_bytes", &s.ceiling_bytes);
         s.source = state_get_str(o, "source");
         s.cgroup = state_get_str(o, "cgroup");
         s.unified_cgroup = state_get_str(o, "unified_cgroup");

@@ -24,6 +24,7 @@ struct state_job {
         uid_t uid;
         uint64_t start_realtime_usec;
         uint64_t peak_bytes;
+        uint64_t ceiling_bytes;         /* the ceiling of the cgroups it was started in, 0: none */
         struct policy_limits limits;
 };
 

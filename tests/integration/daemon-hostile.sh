@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# memguardd against what a hostile or unlucky host does to it: a job started inside a cgroup with a
+# memory limit must not escape that limit by being handed to the daemon.
+. "$(dirname "$0")/lib.sh"
+
+MEMGUARDD=${MEMGUARDD:-$top_builddir/daemon/memguardd}
+[ "$(id -u)" = 0 ] || skip_all "memguardd needs root to make job cgroups"
+[ -x "$MEMGUARDD" ] || skip_all "memguardd is not built ($MEMGUARDD)"
+require_binaries
+require_jq
+
+# Test cgroups go beneath our own, in the hierarchy memguardd uses for memory.
+if cg_v2_has_memory; then
+        CG_ROOT=$CG_V2
+        LIMIT_FILE=memory.max
+elif [ -n "$CG_V1_MEM" ]; then
+        CG_ROOT=$CG_V1_MEM
+        LIMIT_FILE=memory.limit_in_bytes
+else
+        skip_all "no cgroup memory controller on this host"
+fi
+BASE=$CG_ROOT/mgd-hostile-$$
+mkdir "$BASE" || skip_all "cannot create $BASE"
+if [ -e "$BASE/cgroup.subtree_control" ]; then
+        echo +memory >"$BASE/cgroup.subtree_control" 2>/dev/null
+fi
+
+D=$TEST_TMP
+SOCK=$D/memguardd.sock
+mkdir -p "$D/etc"
+cat >"$D/etc/memguard.conf" <<EOC
+[daemon]
+socket = $SOCK
+state-dir = $D/state
+
+[profile default]
+max-memory = 2G
+grace = 1s
+EOC
+
+DAEMON_PID=
+DAEMON_LOG=$D/daemon.log
+start_daemon() {  # start_daemon [MEMGUARDD OPTIONS]
+        "$MEMGUARDD" -d -f "$D/etc/memguard.conf" "$@" </dev/null >>"$DAEMON_LOG" 2>&1 &
+        DAEMON_PID=$!
+        CLEANUP_PIDS+=("$DAEMON_PID")
+        wait_for 10 test -S "$SOCK"
+}
+stop_daemon() {
+        [ -n "$DAEMON_PID" ] && kill -TERM "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
+        DAEMON_PID=
+}
+cleanup_cgroups() {
+        local d p i
+        for d in $(find "$BASE" -mindepth 1 -type d 2>/dev/null | sort -r) "$BASE"; do
+                for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+                for i in $(seq 40); do rmdir "$d" 2>/dev/null && break; sleep 0.05; done
+        done
+}
+trap 'stop_daemon; cleanup_cgroups; lib_cleanup' EXIT
+start_daemon || skip_all "memguardd did not come up: $(tail -n 3 "$DAEMON_LOG" | tr '\n' ' ')"
+
+# --- a job never leaves the limits of the cgroup it was started in ---------------------------------
+mkdir "$BASE/limited"
+echo $((100 * MIB)) >"$BASE/limited/$LIMIT_FILE"
+[ -e "$BASE/limited/memory.memsw.limit_in_bytes" ] && echo $((100 * MIB)) >"$BASE/limited/memory.memsw.limit_in_bytes"
+# A shell in the limited cgroup runs memguard, which hands the job to the daemon.
+MG_PREFIX=(sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$BASE/limited")
+mg run --socket "$SOCK" --max-memory 1000 --json "$D/escape.json" -- "$MEMHOG" --rate 200 --size 300 --hold 1
+MG_PREFIX=()
+check "the job ran under memguardd (its report came from the daemon)" json_valid "$D/escape.json" || mg_diag
+check "a job started in a 100 MiB cgroup does not reach 300 MiB through the daemon" \
+        jtrue "$D/escape.json" '.peak.sampled_total_bytes < 300 * 1048576 and .exit_code != 0' ||
+        { mg_diag; diag "$(jq -c '{verdict, exit_code, peak, limit}' "$D/escape.json" 2>&1)"; }
+check "its ceiling is the 100 MiB of the cgroup it was started in, not the 1000 MiB asked" \
+        jtrue "$D/escape.json" '.limit.max_memory_bytes == 104857600' || diag "$(jq -c .limit "$D/escape.json" 2>&1)"
+check "the daemon says where the ceiling comes from" grep -q "memory ceiling is at most 100 MiB, as on .*/limited" \
+        "$DAEMON_LOG" || diag_file "$DAEMON_LOG"
+
+check_no_cgroups_left
+tap_done
