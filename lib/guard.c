@@ -205,6 +205,20 @@ static void guard_leftovers(struct guard *g, enum policy_action a, uint64_t tota
         guard_schedule(g, MIN(next, GUARD_LEFTOVER_POLL_USEC));
 }
 
+/* The job's cgroup was removed under it: its counters answer ENODEV (ENOENT once the directory is
+ * gone). A cgroup can only be removed empty, so a group without a root has ended (schedulers remove a
+ * job's cgroup as soon as it empties). Returns true when the job ended. */
+static bool guard_group_gone(struct guard *g, int error) {
+        if (g->has_root || g->backend->ops->kind == BACKEND_PROCFS || (error != -ENODEV && error != -ENOENT))
+                return false;
+        char msg[256];
+        snprintf(msg, sizeof(msg), "the job's cgroup %s was removed: the job has ended",
+                 backend_group_path(g->backend) ? backend_group_path(g->backend) : "");
+        guard_emit(g, &(struct guard_event) { .type = GUARD_EVENT_GROUP_GONE, .pid = g->job->pid, .message = msg });
+        guard_end(g);
+        return true;
+}
+
 static void guard_tick(struct guard *g) {
         if (g->ended)
                 return;
@@ -220,6 +234,8 @@ static void guard_tick(struct guard *g) {
                 g->last_detail_usec = now;
                 g->samples_since_detail = 0;
         }
+        if (r < 0 && guard_group_gone(g, r))
+                return;
         g->last_error = r < 0 ? r : 0;
 
         const struct job_sample *last = g->job->n_samples > 0 ? &g->job->samples[g->job->n_samples - 1] : NULL;

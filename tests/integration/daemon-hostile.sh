@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # memguardd against what a hostile or unlucky host does to it: a job started inside a cgroup with a
-# memory limit must not escape that limit by being handed to the daemon.
+# memory limit must not escape that limit by being handed to the daemon; a [watch] cgroup removed
+# as soon as its processes exit (what schedulers do) ends its job, and the same path is watched again.
 . "$(dirname "$0")/lib.sh"
 
 MEMGUARDD=${MEMGUARDD:-$top_builddir/daemon/memguardd}
@@ -12,14 +13,17 @@ require_jq
 # Test cgroups go beneath our own, in the hierarchy memguardd uses for memory.
 if cg_v2_has_memory; then
         CG_ROOT=$CG_V2
+        CG_MOUNT=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") print $5; break } }' /proc/self/mountinfo | head -n1)
         LIMIT_FILE=memory.max
 elif [ -n "$CG_V1_MEM" ]; then
         CG_ROOT=$CG_V1_MEM
+        CG_MOUNT=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup" && $(i + 3) ~ /(^|,)memory(,|$)/) print $5; break } }' /proc/self/mountinfo | head -n1)
         LIMIT_FILE=memory.limit_in_bytes
 else
         skip_all "no cgroup memory controller on this host"
 fi
 BASE=$CG_ROOT/mgd-hostile-$$
+BASE_PATH=${BASE#"$CG_MOUNT"}     # as /proc/PID/cgroup prints it
 mkdir "$BASE" || skip_all "cannot create $BASE"
 if [ -e "$BASE/cgroup.subtree_control" ]; then
         echo +memory >"$BASE/cgroup.subtree_control" 2>/dev/null
@@ -36,6 +40,15 @@ state-dir = $D/state
 [profile default]
 max-memory = 2G
 grace = 1s
+
+[profile small]
+max-memory = 200M
+kill-threshold = 0.8
+grace = 1s
+
+[watch sched]
+cgroup = $BASE_PATH/sched/job_*
+profile = small
 EOC
 
 DAEMON_PID=
@@ -76,6 +89,40 @@ check "its ceiling is the 100 MiB of the cgroup it was started in, not the 1000 
         jtrue "$D/escape.json" '.limit.max_memory_bytes == 104857600' || diag "$(jq -c .limit "$D/escape.json" 2>&1)"
 check "the daemon says where the ceiling comes from" grep -q "memory ceiling is at most 100 MiB, as on .*/limited" \
         "$DAEMON_LOG" || diag_file "$DAEMON_LOG"
+
+# --- a [watch] cgroup removed as soon as its processes exit ------------------------------------------
+# in_cgroup DIR COMMAND...: run COMMAND in the cgroup DIR (made if missing), in the background; sets JOB_PID.
+in_cgroup() {
+        local dir=$1
+        shift
+        mkdir -p "$dir"
+        sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$dir" "$@" &
+        JOB_PID=$!
+        CLEANUP_PIDS+=("$JOB_PID")
+}
+# ended_count CGROUP: how often the daemon logged the end of a job in CGROUP.
+ended_count() { grep -c "ended (.*MEMGUARD_CGROUP=$1 " "$DAEMON_LOG"; }
+rmdir_now() { rmdir "$1" 2>/dev/null; }
+SCHED=$BASE/sched
+in_cgroup "$SCHED/job_1" sleep 3
+if wait_for 10 grep -q "found by \[watch sched\] (cgroup $BASE_PATH/sched/job_1)" "$DAEMON_LOG"; then
+        wait "$JOB_PID"
+        forget_pid "$JOB_PID"
+        wait_for 5 rmdir_now "$SCHED/job_1"
+        if wait_for 10 test "$(ended_count "$BASE_PATH/sched/job_1")" = 1; then
+                ok "a [watch] job whose cgroup is removed right after its processes exit ends"
+        else
+                not_ok "a [watch] job whose cgroup is removed right after its processes exit ends"; diag_file "$DAEMON_LOG"
+        fi
+        in_cgroup "$SCHED/job_1" "$MEMHOG" --rate 30 --size 600 --hold 30
+        wait "$JOB_PID"; rc=$?
+        forget_pid "$JOB_PID"
+        check_eq "a new job in the recreated cgroup is supervised again: stopped at its threshold (status 143)" \
+                143 "$rc" || diag_file "$DAEMON_LOG"
+else
+        not_ok "a [watch] job whose cgroup is removed right after its processes exit ends"; diag_file "$DAEMON_LOG"
+        not_ok "a new job in the recreated cgroup is supervised again"
+fi
 
 check_no_cgroups_left
 tap_done
