@@ -85,6 +85,7 @@ static void run_local_event(struct guard *g, const struct guard_event *ev, void 
         case GUARD_EVENT_LEFTOVERS:
                 log_notice("%s (%d process%s)", ev->message, ev->count, ev->count == 1 ? "" : "es");
                 break;
+        case GUARD_EVENT_SAMPLE_ERROR:
         case GUARD_EVENT_GROUP_GONE:
                 log_warning("%s", ev->message);
                 break;

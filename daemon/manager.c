@@ -281,11 +281,17 @@ static void manager_guard_event(struct guard *g, const struct guard_event *ev, v
         case GUARD_EVENT_LEFTOVERS:
                 log_info("job %" PRIu64 ": %s", j->id, ev->message);
                 break;
+        case GUARD_EVENT_SAMPLE_ERROR:
+                log_warning("job %" PRIu64 ": %s", j->id, ev->message);
+                break;
         case GUARD_EVENT_GROUP_GONE:
                 /* Its notifications went with it (and a removed cgroup's files may poll as errors). */
                 kevents_unwatch_job(j);
-                /* Schedulers remove a job's cgroup as soon as it empties: the normal case. */
-                log_info("job %" PRIu64 ": %s", j->id, ev->message);
+                /* Schedulers remove a job's cgroup as soon as it empties: only a guard that changes is news. */
+                if (ev->count > 0)
+                        log_warning("job %" PRIu64 ": %s", j->id, ev->message);
+                else
+                        log_info("job %" PRIu64 ": %s", j->id, ev->message);
                 break;
         case GUARD_EVENT_ENDED: {
                 char b1[UNITS_SIZE_MAX];

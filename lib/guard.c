@@ -207,15 +207,41 @@ static void guard_leftovers(struct guard *g, enum policy_action a, uint64_t tota
 
 /* The job's cgroup was removed under it: its counters answer ENODEV (ENOENT once the directory is
  * gone). A cgroup can only be removed empty, so a group without a root has ended (schedulers remove a
- * job's cgroup as soon as it empties). Returns true when the job ended. */
+ * job's cgroup as soon as it empties). A root that lives was moved out first: it is guarded on through
+ * /proc from now on, as memguard run guards without cgroups. Returns true when the job ended. */
 static bool guard_group_gone(struct guard *g, int error) {
-        if (g->has_root || g->backend->ops->kind == BACKEND_PROCFS || (error != -ENODEV && error != -ENOENT))
+        if (g->backend->ops->kind == BACKEND_PROCFS || (error != -ENODEV && error != -ENOENT))
                 return false;
         char msg[256];
-        snprintf(msg, sizeof(msg), "the job's cgroup %s was removed: the job has ended",
+        struct guard_event ev = { .type = GUARD_EVENT_GROUP_GONE, .pid = g->job->pid, .message = msg };
+        if (!g->has_root) {
+                snprintf(msg, sizeof(msg), "the job's cgroup %s was removed: the job has ended",
+                         backend_group_path(g->backend) ? backend_group_path(g->backend) : "");
+                guard_emit(g, &ev);
+                guard_end(g);
+                return true;
+        }
+        struct backend *b = NULL;
+        int r = backend_open(g->sysroot, BACKEND_PROCFS, &(struct backend_config) { .root_pid = g->job->pid }, &b, NULL);
+        if (r < 0) {
+                /* Not even its root is left to read: nothing of the job remains. */
+                snprintf(msg, sizeof(msg), "the job's cgroup %s was removed and its main process is gone: the job "
+                         "has ended", backend_group_path(g->backend) ? backend_group_path(g->backend) : "");
+                guard_emit(g, &ev);
+                guard_end(g);
+                return true;
+        }
+        snprintf(msg, sizeof(msg), "the job's cgroup %s was removed: guarding its processes through /proc from now on",
                  backend_group_path(g->backend) ? backend_group_path(g->backend) : "");
-        guard_emit(g, &(struct guard_event) { .type = GUARD_EVENT_GROUP_GONE, .pid = g->job->pid, .message = msg });
-        guard_end(g);
+        ev.count = 1;
+        guard_emit(g, &ev);
+        /* The old group's description stays for the caller's records; the new backend does the work. */
+        g->backend->keep = true;
+        backend_free(g->backend);
+        g->backend = b;
+        guard_set_attention(g);
+        g->force_detail = true;
+        guard_schedule(g, 0);
         return true;
 }
 
@@ -236,6 +262,12 @@ static void guard_tick(struct guard *g) {
         }
         if (r < 0 && guard_group_gone(g, r))
                 return;
+        if (r < 0 && r != g->last_error) {
+                /* Once per kind of failure, not every sample: a stuck error must not flood the log. */
+                char msg[160];
+                snprintf(msg, sizeof(msg), "cannot read the job's memory: %s", strerror(-r));
+                guard_emit(g, &(struct guard_event) { .type = GUARD_EVENT_SAMPLE_ERROR, .pid = g->job->pid, .message = msg });
+        }
         g->last_error = r < 0 ? r : 0;
 
         const struct job_sample *last = g->job->n_samples > 0 ? &g->job->samples[g->job->n_samples - 1] : NULL;

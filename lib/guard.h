@@ -26,7 +26,8 @@ enum guard_event_type {
         GUARD_EVENT_FROZEN,             /* the job was frozen instead of stopped (action freeze) */
         GUARD_EVENT_KERNEL_OOM,         /* the kernel OOM-killed inside the job */
         GUARD_EVENT_LEFTOVERS,          /* the root exited with processes left: they are being ended */
-        GUARD_EVENT_GROUP_GONE,         /* the job's cgroup was removed under it */
+        GUARD_EVENT_SAMPLE_ERROR,       /* sampling failed (said once per kind of failure) */
+        GUARD_EVENT_GROUP_GONE,         /* the job's cgroup was removed under it; .count: 1 when still guarded */
         GUARD_EVENT_ENDED,              /* everything of the job is gone; the report can be written */
         _GUARD_EVENT_MAX,
 };

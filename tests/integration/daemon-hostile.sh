@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # memguardd against what a hostile or unlucky host does to it: a job started inside a cgroup with a
 # memory limit must not escape that limit by being handed to the daemon; a [watch] cgroup removed
-# as soon as its processes exit (what schedulers do) ends its job, and the same path is watched again.
+# as soon as its processes exit (what schedulers do) ends its job, and the same path is watched again;
+# a registered job whose cgroup is removed under it is said so once and guarded on through /proc.
 . "$(dirname "$0")/lib.sh"
 
 MEMGUARDD=${MEMGUARDD:-$top_builddir/daemon/memguardd}
@@ -122,6 +123,48 @@ if wait_for 10 grep -q "found by \[watch sched\] (cgroup $BASE_PATH/sched/job_1)
 else
         not_ok "a [watch] job whose cgroup is removed right after its processes exit ends"; diag_file "$DAEMON_LOG"
         not_ok "a new job in the recreated cgroup is supervised again"
+fi
+
+# --- a registered job whose cgroup is removed under it --------------------------------------------------
+# cg_of PID HIERARCHY: the cgroup of PID in the v1 memory hierarchy ("memory") or the v2 tree ("0").
+cg_of() {
+        awk -v h="$2" '{ i = index($0, ":"); r = substr($0, i + 1); j = index(r, ":"); c = substr(r, 1, j - 1);
+                         if ((h == "0" && $0 ~ /^0::/) || (h != "0" && c ~ /(^|,)memory(,|$)/)) print substr(r, j + 1) }' \
+                "/proc/$1/cgroup" | head -n1
+}
+V2_MOUNT=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") print $5; break } }' /proc/self/mountinfo | head -n1)
+mkdir -p "$BASE/moved"
+rm -f "$D/gone.pid"
+mg_bg run --socket "$SOCK" --max-memory 200 --json "$D/gone.json" -- "$MEMHOG" --rate 20 --size 600 --hold 60 --pidfile "$D/gone.pid"
+if wait_for 10 test -s "$D/gone.pid"; then
+        hog=$(head -1 "$D/gone.pid")
+        job_cg=$(cg_of "$hog" memory)
+        [ "$CG_ROOT" = "$CG_V2" ] && job_cg=$(cg_of "$hog" 0)
+        twin=
+        [ "$CG_ROOT" != "$CG_V2" ] && [ -n "$V2_MOUNT" ] && twin=$V2_MOUNT$(cg_of "$hog" 0)
+        # An operator (or a scheduler) moves the process out and removes the job's groups.
+        echo "$hog" >"$BASE/moved/cgroup.procs"
+        if [ -n "$twin" ] && [ "$twin" != "$V2_MOUNT/" ] && [ -d "$twin" ]; then
+                echo "$hog" >"$CG_V2/cgroup.procs"
+                wait_for 5 rmdir_now "$twin"
+        fi
+        wait_for 5 rmdir_now "$CG_MOUNT$job_cg"
+        check "the job's cgroup $job_cg is removed under it" test ! -d "$CG_MOUNT$job_cg"
+        mg_wait
+        check_rc "the job is still stopped at its limit (exit 10)" 10
+        check "the client gets the daemon's report (verdict killed)" jtrue "$D/gone.json" '.verdict == "killed"' ||
+                diag "$(head -c 300 "$D/gone.json" 2>&1)"
+        check_eq "the daemon says once that it guards the job through /proc now" 1 \
+                "$(grep -c "was removed: guarding its processes through /proc" "$DAEMON_LOG")" || diag_file "$DAEMON_LOG"
+        check_eq "and floods nothing (no failed signals, no repeated sampling errors)" 0 \
+                "$(grep -c -e "could not send" -e "cannot read the job's memory" "$DAEMON_LOG")" || diag_file "$DAEMON_LOG"
+else
+        mg_wait
+        for t in "the job's cgroup is removed under it" "the job is still stopped at its limit" "the client gets the daemon's report" \
+                "the daemon says once that it guards the job through /proc now" "and floods nothing"; do
+                not_ok "$t"
+        done
+        mg_diag
 fi
 
 check_no_cgroups_left
