@@ -196,7 +196,7 @@ void manager_job_save(struct manager *m, struct mjob *j) {
         _cleanup_free_ char *text = NULL;
         int r = state_format(m->state_dir, j, &text);
         if (r >= 0)
-                r = state_save(m->state_dir, j, text);
+                r = state_save(m->state_fd, j, text);
         if (r < 0)
                 log_warning_errno(r, "job %" PRIu64 ": cannot write its state under %s: %m", j->id, m->state_dir);
         if (text && j->cgroup && m->backend_kind != BACKEND_PROCFS) {
@@ -303,7 +303,7 @@ static void manager_guard_event(struct guard *g, const struct guard_event *ev, v
                         (void) hooks_run(j, "post-kill", p->post_kill_hook, p->hook_timeout_usec, reason, ev->current_bytes,
                                          g->state.reason == POLICY_REASON_PROCESS ? g->limits.max_process_bytes
                                                                                   : g->limits.max_bytes);
-                (void) state_remove(m->state_dir, j->id);
+                (void) state_remove(m->state_fd, j->id);
                 /* The group goes now; the job's numbers stay a while for its report. */
                 kevents_unwatch_job(j);
                 backend_release(g->backend);
@@ -787,7 +787,7 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
         struct manager *m = calloc(1, sizeof(*m));
         if (!m)
                 return -ENOMEM;
-        m->epoll_fd = m->psi_fd = -1;
+        m->epoll_fd = m->psi_fd = m->state_fd = -1;
         m->next_id = 1;
         m->config_path = strdup(o->config_path ? o->config_path : CONF_PATH_DEFAULT);
         m->dropin_dir = o->dropin_dir ? strdup(o->dropin_dir) : NULL;
@@ -812,6 +812,14 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
         log_set_max_level(MAX(log_get_max_level(), m->conf->daemon.log_level));
         m->socket_path = strdup(o->socket_path ? o->socket_path : m->conf->daemon.socket_path);
         m->state_dir = strdup(o->state_dir ? o->state_dir : m->conf->daemon.state_dir);
+        /* Records name cgroups we act on as root: only a directory nobody else could write is trusted. */
+        _cleanup_free_ char *why = NULL;
+        r = m->state_dir ? state_open(m->state_dir, geteuid(), &m->state_fd, &why) : -ENOMEM;
+        if (r < 0) {
+                log_error("%s", why ? why : strerror(-r));
+                manager_free(m);
+                return r;
+        }
 
         m->loop = ev_default_loop(EVFLAG_NOENV);
         if (!m->loop) {
@@ -858,6 +866,7 @@ struct manager *manager_free(struct manager *m) {
         free(m->unified_parent_path);
         free(m->socket_path);
         free(m->state_dir);
+        safe_close(m->state_fd);
         free(m);
         return NULL;
 }

@@ -69,6 +69,7 @@ struct manager {
         char *unified_parent_path;
         char *socket_path;              /* from the config, or --socket */
         char *state_dir;
+        int state_fd;                   /* state-dir/jobs, checked at start; records are opened relative to it */
 
         struct mjob *jobs;
         uint64_t next_id;

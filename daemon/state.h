@@ -33,14 +33,22 @@ void state_job_done(struct state_job *s);
 /* The job's record as compact JSON (malloc'ed): the state file's text, also kept on the job's cgroup
  * (STATE_XATTR) so the job can be taken up again even if the state directory is lost. */
 int state_format(const char *state_dir, const struct mjob *j, char **ret);
-int state_save(const char *state_dir, const struct mjob *j, const char *text);
+
+/* Opens STATE_DIR/jobs (made when missing) for the records, after checking that nobody but root or
+ * the daemon's own user (uid) could have put anything there: the directory and jobs/ must be real
+ * directories owned by one of them and writable by neither group nor others. *ret_fd is an O_PATH-free
+ * directory fd every record is opened relative to. -errno with *reterr saying why for a person. */
+int state_open(const char *state_dir, uid_t uid, int *ret_fd, char **reterr);
+
+/* Records are read and written relative to the fd from state_open, never through a symlink. */
+int state_save(int jobs_fd, const struct mjob *j, const char *text);
 
 #define STATE_XATTR "trusted.memguard.job"
-int state_remove(const char *state_dir, uint64_t id);
+int state_remove(int jobs_fd, uint64_t id);
 
 /* Parse one state file's text. -EINVAL names nothing: the caller logs the file. */
 int state_parse(const char *text, struct state_job *ret);
 
 /* Every state file: *ret is a malloc'ed array. Unreadable or malformed files are skipped and counted
  * in *ret_bad (and left in place for a person to look at, renamed to *.bad). */
-int state_load_all(const char *state_dir, struct state_job **ret, size_t *ret_n, size_t *ret_bad);
+int state_load_all(int jobs_fd, struct state_job **ret, size_t *ret_n, size_t *ret_bad);

@@ -2,7 +2,9 @@
 # memguardd against what a hostile or unlucky host does to it: a job started inside a cgroup with a
 # memory limit must not escape that limit by being handed to the daemon; a [watch] cgroup removed
 # as soon as its processes exit (what schedulers do) ends its job, and the same path is watched again;
-# a registered job whose cgroup is removed under it is said so once and guarded on through /proc.
+# a registered job whose cgroup is removed under it is said so once and guarded on through /proc; a
+# state directory others could write is refused, records are never written through a planted symlink,
+# and forged records naming cgroups that are not ours, or another user's processes, are refused.
 . "$(dirname "$0")/lib.sh"
 
 MEMGUARDD=${MEMGUARDD:-$top_builddir/daemon/memguardd}
@@ -72,6 +74,26 @@ cleanup_cgroups() {
         done
 }
 trap 'stop_daemon; cleanup_cgroups; lib_cleanup' EXIT
+
+# --- the state directory is trusted only when nobody else could write it ---------------------------
+# refused_start DESCRIPTION REGEX STATE_DIR: memguardd does not start with that state directory.
+refused_start() {
+        expect "$1" 1 "$2" timeout 10 "$MEMGUARDD" -d -f "$D/etc/memguard.conf" --socket "$D/other.sock" --state-dir "$3"
+}
+mkdir -m 0777 "$D/state-open"
+refused_start "a world-writable state directory is refused at start" "state directory .*/state-open is writable by others" \
+        "$D/state-open"
+mkdir -m 0755 "$D/state-theirs"
+chown 65534 "$D/state-theirs"
+refused_start "a state directory owned by another user is refused" "owned by uid 65534" "$D/state-theirs"
+mkdir -m 0755 "$D/state-link" "$D/elsewhere"
+ln -s "$D/elsewhere" "$D/state-link/jobs"
+refused_start "a state directory whose jobs/ is a symlink is refused" "jobs: it is not a directory" "$D/state-link"
+# Symlinks planted where records are written must not be written through.
+mkdir -p "$D/state/jobs"
+echo precious >"$D/victim"
+for i in 1 2 3 4 5; do ln -s "$D/victim" "$D/state/jobs/.$i.json.tmp"; done
+
 start_daemon || skip_all "memguardd did not come up: $(tail -n 3 "$DAEMON_LOG" | tr '\n' ' ')"
 
 # --- a job never leaves the limits of the cgroup it was started in ---------------------------------
@@ -166,6 +188,34 @@ else
         done
         mg_diag
 fi
+
+check_eq "records were never written through a symlink planted in jobs/" precious "$(cat "$D/victim")"
+
+# --- forged records are refused -------------------------------------------------------------------------
+stop_daemon
+PARENT_PATH=${CG_ROOT#"$CG_MOUNT"}
+in_cgroup "$BASE/rootjob" sleep 60
+ROOTJOB_PID=$JOB_PID
+in_cgroup "$CG_ROOT/job-78" sleep 60
+JOB78_PID=$JOB_PID
+forge() {  # forge ID CGROUP UID
+        printf '{"id":%s,"source":"registered","cgroup":"%s","uid":%s,"start_realtime_usec":1,"peak_bytes":0,"state_dir":"%s","limits":{"max_bytes":1048576}}\n' \
+                "$1" "$2" "$3" "$D/state" >"$D/state/jobs/$1.json"
+}
+forge 77 "$BASE_PATH/rootjob" 65534
+forge 78 "$PARENT_PATH/job-78" 65534
+start_daemon
+wait_for 10 grep -q "memguardd .* started" "$DAEMON_LOG"
+check "a record naming a cgroup that is not a job group of ours is refused" \
+        grep -q "job record 77 (cgroup $BASE_PATH/rootjob, uid 65534) refused: its cgroup is not a job group of ours" \
+        "$DAEMON_LOG" || diag_file "$DAEMON_LOG"
+check "a record giving a user a job group with root's processes in it is refused" \
+        grep -q "job record 78 .* refused: its cgroup holds another user's processes" "$DAEMON_LOG" || diag_file "$DAEMON_LOG"
+check "neither is supervised, and root's processes live on" \
+        sh -c "! grep -q 'supervised again' '$DAEMON_LOG' && kill -0 $ROOTJOB_PID && kill -0 $JOB78_PID" || diag_file "$DAEMON_LOG"
+check "their limit was not set" sh -c "! grep -qx 1048576 '$BASE/rootjob/$LIMIT_FILE' && ! grep -qx 1048576 '$CG_ROOT/job-78/$LIMIT_FILE'"
+kill -KILL "$JOB78_PID" 2>/dev/null
+wait_for 5 rmdir_now "$CG_ROOT/job-78"
 
 check_no_cgroups_left
 tap_done
