@@ -23,10 +23,15 @@
 
 /* FinishJob is answered once nothing of the job is left: allow the grace and then some. */
 #define RUN_FINISH_SLACK_USEC (60 * USEC_PER_SEC)
+/* A memguardd that went away while the job ran is waited for this long to come back (systemd restarts
+ * it after a second): the new one takes the job up again under the same id and knows its verdict. */
+#define RUN_RECONNECT_USEC (15 * USEC_PER_SEC)
+#define RUN_RECONNECT_PAUSE_USEC (100 * 1000)
 
 /* What the daemon's signals are matched against. */
 struct run_daemon_job {
         uint64_t id;
+        bool lost;              /* the connection broke while the job ran */
 };
 
 static int run_daemon_signal(sd_bus_message *m, void *userdata, sd_bus_error *err) {
@@ -134,6 +139,7 @@ static int run_daemon_wait(sd_bus *bus, struct run_daemon_job *d, pid_t pid, int
                 if (r < 0) {
                         log_warning_errno(r, "lost the connection to memguardd; the job stays guarded by it: %m");
                         bus = NULL;
+                        d->lost = true;
                 }
                 struct pollfd p[3] = {
                         { .fd = pidfd, .events = POLLIN },
@@ -205,17 +211,48 @@ static int run_daemon_extra_reports(sd_bus *bus, const struct run_args *a, uint6
         return r;
 }
 
-/* FinishJob: the daemon answers once nothing of the job is left, with its verdict and the report,
- * which go to the user as the engine's own would. Returns the exit code. */
-static int run_daemon_finish(sd_bus *bus, const struct run_args *a, uint64_t id, int status) {
-        sd_bus_message *m = NULL, *reply = NULL;
-        sd_bus_error err = SD_BUS_ERROR_NULL;
-        uint64_t grace = a->limits.grace_usec ? a->limits.grace_usec : POLICY_DEFAULT_GRACE_USEC;
+static bool run_daemon_gone(int r) {
+        return r == -ECONNRESET || r == -ENOTCONN || r == -EPIPE || r == -ECONNREFUSED || r == -ENOENT;
+}
+
+/* A new connection to the restarted memguardd, or NULL once RUN_RECONNECT_USEC has passed. */
+static sd_bus *run_daemon_reconnect(const struct run_args *a) {
+        log_info("waiting for memguardd to come back for the job's report");
+        for (uint64_t waited = 0; waited < RUN_RECONNECT_USEC; waited += RUN_RECONNECT_PAUSE_USEC) {
+                sd_bus *bus = NULL;
+                if (connect_daemon(&a->connect, &bus, NULL) >= 0)
+                        return bus;
+                usleep(RUN_RECONNECT_PAUSE_USEC);
+        }
+        return NULL;
+}
+
+static int run_daemon_finish_call(sd_bus *bus, uint64_t id, int status, uint64_t timeout, sd_bus_error *err,
+                                  sd_bus_message **reply) {
+        sd_bus_message *m = NULL;
         int r = sd_bus_message_new_method_call(bus, &m, CONNECT_NAME, CONNECT_PATH, CONNECT_INTERFACE, "FinishJob");
         if (r >= 0)
                 r = sd_bus_message_append(m, "ti", id, (int32_t) status);
         if (r >= 0)
-                r = sd_bus_call(bus, m, grace + RUN_FINISH_SLACK_USEC, &err, &reply);
+                r = sd_bus_call(bus, m, timeout, err, reply);
+        sd_bus_message_unref(m);
+        return r;
+}
+
+/* FinishJob: the daemon answers once nothing of the job is left, with its verdict and the report,
+ * which go to the user as the engine's own would. When the connection broke (lost), the restarted
+ * daemon is asked. Returns the exit code. */
+static int run_daemon_finish(sd_bus *bus, const struct run_args *a, uint64_t id, int status, bool lost) {
+        sd_bus_message *reply = NULL;
+        sd_bus_error err = SD_BUS_ERROR_NULL;
+        uint64_t grace = a->limits.grace_usec ? a->limits.grace_usec : POLICY_DEFAULT_GRACE_USEC;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *fresh = NULL;
+        int r = lost ? -ECONNRESET : run_daemon_finish_call(bus, id, status, grace + RUN_FINISH_SLACK_USEC, &err, &reply);
+        if (r < 0 && run_daemon_gone(r) && (fresh = run_daemon_reconnect(a))) {
+                bus = fresh;
+                sd_bus_error_free(&err);
+                r = run_daemon_finish_call(bus, id, status, grace + RUN_FINISH_SLACK_USEC, &err, &reply);
+        }
         int code;
         const char *text = NULL, *json = NULL;
         if (r >= 0)
@@ -238,7 +275,6 @@ static int run_daemon_finish(sd_bus *bus, const struct run_args *a, uint64_t id,
                 log_info("job ended (memguardd job %" PRIu64 "); exit code %d", id, code);
         sd_bus_error_free(&err);
         sd_bus_message_unref(reply);
-        sd_bus_message_unref(m);
         return code;
 }
 
@@ -317,7 +353,7 @@ int run_daemon(sd_bus *bus, const struct run_args *a, int signal_fd) {
         else if (exec_failed)
                 log_error_errno(exec_error, "%s: cannot run: %m", a->command[0]);
 
-        int code = run_daemon_finish(bus, a, d.id, status);
+        int code = run_daemon_finish(bus, a, d.id, status, d.lost);
         if (exec_failed && code != POLICY_EXIT_LIMIT)
                 return exec_error == ENOENT ? 127 : 126;
         return code;
