@@ -210,8 +210,17 @@ static void adopt_record(struct manager *m, struct state_job *s) {
 static int adopt_read_xattr(struct manager *m, const char *cgroup, struct state_job *ret) {
         _cleanup_free_ char *dir = manager_cgroup_dir(m, false, cgroup, NULL);
         _cleanup_free_ char *text = NULL;
-        if (!dir || cgroup_get_xattr(m->sysroot, dir, STATE_XATTR, &text) < 0)
+        uid_t owner = 0;
+        if (!dir)
                 return -ENODATA;
+        /* Whoever owns a cgroup (a delegated subtree's user) may set its user.* attributes: only a
+         * group owned by root or by us holds a record of ours. */
+        if (cgroup_get_xattr(m->sysroot, dir, STATE_XATTR, &owner, &text) < 0 || (owner != 0 && owner != geteuid())) {
+                free(text);
+                text = NULL;
+                if (cgroup_get_xattr(m->sysroot, dir, STATE_XATTR_OLD, NULL, &text) < 0)
+                        return -ENODATA;
+        }
         int r = state_parse(text, ret);
         if (r < 0)
                 return r;

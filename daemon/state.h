@@ -43,7 +43,10 @@ int state_open(const char *state_dir, uid_t uid, int *ret_fd, char **reterr);
 /* Records are read and written relative to the fd from state_open, never through a symlink. */
 int state_save(int jobs_fd, const struct mjob *j, const char *text);
 
-#define STATE_XATTR "trusted.memguard.job"
+/* user.*: root owns its job groups and may set it without CAP_SYS_ADMIN, which trusted.* needs and the
+ * shipped unit does not grant. Records of older versions are still read from trusted.*. */
+#define STATE_XATTR "user.memguard.job"
+#define STATE_XATTR_OLD "trusted.memguard.job"
 int state_remove(int jobs_fd, uint64_t id);
 
 /* Parse one state file's text. -EINVAL names nothing: the caller logs the file. */

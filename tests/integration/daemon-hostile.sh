@@ -5,7 +5,8 @@
 # a registered job whose cgroup is removed under it is said so once and guarded on through /proc; a
 # state directory others could write is refused, records are never written through a planted symlink,
 # and forged records naming cgroups that are not ours, or another user's processes, are refused; a
-# client whose daemon is killed and restarted mid-job still reports the job's real outcome.
+# client whose daemon is killed and restarted mid-job still reports the job's real outcome; without
+# CAP_SYS_ADMIN (as the shipped unit runs it) a wiped state directory is recovered from the job groups.
 . "$(dirname "$0")/lib.sh"
 
 MEMGUARDD=${MEMGUARDD:-$top_builddir/daemon/memguardd}
@@ -206,6 +207,44 @@ else
         mg_wait
         not_ok "after kill -9 and a restart of memguardd, the client reports the job's stop at its limit"
         not_ok "... with the restarted daemon's JSON report"; mg_diag
+fi
+
+# --- a wiped state directory, under the shipped unit's capabilities (no CAP_SYS_ADMIN) ----------------
+if command -v capsh >/dev/null; then
+        stop_daemon
+        start_daemon_nosysadmin() {
+                capsh --drop=cap_sys_admin -- -c 'exec "$0" -d -f "$1"' "$MEMGUARDD" "$D/etc/memguard.conf" \
+                        </dev/null >>"$DAEMON_LOG" 2>&1 &
+                DAEMON_PID=$!
+                CLEANUP_PIDS+=("$DAEMON_PID")
+                wait_for 10 test -S "$SOCK"
+        }
+        rm -f "$SOCK"
+        start_daemon_nosysadmin
+        rm -f "$D/wipe.pid"
+        mg_bg run --socket "$SOCK" --max-memory 200 --json "$D/wipe.json" -- "$MEMHOG" --rate 20 --size 600 --hold 60 \
+                --pidfile "$D/wipe.pid"
+        if wait_for 10 test -s "$D/wipe.pid" && wait_for 10 grep -q "registered by uid 0.*wipe.pid" "$DAEMON_LOG"; then
+                kill -KILL "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null
+                rm -rf "$D/state"
+                : >"$D/wipe-start.log"
+                start_daemon_nosysadmin
+                if wait_for 10 grep -q "taking it up from its cgroup" "$DAEMON_LOG"; then
+                        ok "without CAP_SYS_ADMIN and with its state directory wiped, memguardd takes the job up from its cgroup"
+                else
+                        not_ok "without CAP_SYS_ADMIN and with its state directory wiped, memguardd takes the job up from its cgroup"
+                        diag_file "$DAEMON_LOG"
+                fi
+                mg_wait
+                check_rc "and the job is still stopped at its limit (exit 10)" 10 || diag_file "$DAEMON_LOG" 30
+        else
+                mg_wait
+                not_ok "without CAP_SYS_ADMIN and with its state directory wiped, memguardd takes the job up"
+                not_ok "and the job is still stopped at its limit"; mg_diag; diag_file "$DAEMON_LOG"
+        fi
+else
+        skip "without CAP_SYS_ADMIN, a wiped state directory is recovered from the job's cgroup" "capsh is missing"
+        skip "and the job is still stopped at its limit" "capsh is missing"
 fi
 
 # --- forged records are refused -------------------------------------------------------------------------
