@@ -345,7 +345,17 @@ static int transport_listen(struct bus *b, const char *path) {
                 return log_error_errno(EADDRINUSE, "another memguardd already serves %s", path);
         }
         safe_close(probe);
-        (void) unlink(path);
+        /* Only a stale socket is replaced: any other file at that path (a typo, a symlink, /etc/passwd)
+         * is someone's and stays. */
+        struct stat st;
+        if (lstat(path, &st) >= 0) {
+                if (!S_ISSOCK(st.st_mode)) {
+                        safe_close(fd);
+                        return log_error_errno(EEXIST, "%s exists and is not a socket: refusing to replace it with "
+                                               "the control socket", path);
+                }
+                (void) unlink(path);
+        }
         if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
                 int r = log_error_errno(errno, "cannot bind the control socket %s: %m", path);
                 safe_close(fd);

@@ -91,6 +91,12 @@ refused_start "a state directory owned by another user is refused" "owned by uid
 mkdir -m 0755 "$D/state-link" "$D/elsewhere"
 ln -s "$D/elsewhere" "$D/state-link/jobs"
 refused_start "a state directory whose jobs/ is a symlink is refused" "jobs: it is not a directory" "$D/state-link"
+# The socket path: only a stale socket is replaced, never a file that is someone's.
+echo 'root:x:0:0:root:/root:/bin/sh' >"$D/not-a-socket"
+expect "memguardd refuses to replace a file that is not a socket at its socket path" 1 \
+        "not-a-socket exists and is not a socket" \
+        timeout 10 "$MEMGUARDD" -d -f "$D/etc/memguard.conf" --socket "$D/not-a-socket" --state-dir "$D/state-sock"
+check_eq "... and leaves the file as it was" 'root:x:0:0:root:/root:/bin/sh' "$(cat "$D/not-a-socket")"
 # Symlinks planted where records are written must not be written through.
 mkdir -p "$D/state/jobs"
 echo precious >"$D/victim"
