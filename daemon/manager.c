@@ -420,8 +420,12 @@ static void manager_apply_asked(const struct policy_limits *asked, bool root, st
                 l->warn_at = asked->warn_at;
         if (asked->grace_usec > 0 && (root || asked->grace_usec < l->grace_usec))
                 l->grace_usec = asked->grace_usec;
-        if (asked->interval_usec > 0)
-                l->interval_usec = asked->interval_usec;
+        /* A job sampled rarely is a job host-reserve cannot see: no longer than the profile's or the
+         * daemon's interval, whichever is longer. */
+        if (asked->interval_usec > 0) {
+                uint64_t most = MAX(l->interval_usec, l->interval_max_usec);
+                l->interval_usec = most > 0 ? MIN(asked->interval_usec, most) : asked->interval_usec;
+        }
         if (l->warn_at >= l->kill_threshold)
                 l->warn_at = 0;
 }
@@ -592,6 +596,11 @@ void manager_check_host(struct manager *m) {
         uint64_t total = 0, avail = 0;
         if (procfs_read_meminfo(m->sysroot, &total, &avail) < 0 || avail >= reserve)
                 return;
+        /* The largest job now, not as it was at its last turn: a job on a long fixed interval must not
+         * hide behind an old sample while a smaller one is stopped in its place. */
+        for (struct mjob *j = m->jobs; j; j = j->next)
+                if (!j->ended && j->guard->state.stage == POLICY_STAGE_RUNNING)
+                        guard_sample_now(j->guard);
         struct mjob *victim = NULL;
         uint64_t most = 0;
         for (struct mjob *j = m->jobs; j; j = j->next) {

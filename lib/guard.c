@@ -493,6 +493,11 @@ void guard_request_stop(struct guard *g, enum policy_reason reason, int sig, boo
         guard_signal(g, sig == SIGKILL ? GUARD_EVENT_KILL : GUARD_EVENT_TERM, sig, g->prev_total_bytes);
 }
 
+void guard_sample_now(struct guard *g) {
+        if (!g->ended)
+                guard_tick(g);
+}
+
 void guard_poke(struct guard *g, bool detail) {
         if (g->ended)
                 return;

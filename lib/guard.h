@@ -112,6 +112,9 @@ void guard_request_stop(struct guard *g, enum policy_reason reason, int sig, boo
  * detail: read every process too (the group may have emptied). */
 void guard_poke(struct guard *g, bool detail);
 
+/* Sample now and act on it, before returning (a decision across jobs needs fresh numbers). */
+void guard_sample_now(struct guard *g);
+
 /* New limits for the ladder (a reload); the kernel ceiling is guard_set_limit's. */
 void guard_set_limits(struct guard *g, const struct policy_limits *l);
 

@@ -6,7 +6,8 @@
 # state directory others could write is refused, records are never written through a planted symlink,
 # and forged records naming cgroups that are not ours, or another user's processes, are refused; a
 # client whose daemon is killed and restarted mid-job still reports the job's real outcome; without
-# CAP_SYS_ADMIN (as the shipped unit runs it) a wiped state directory is recovered from the job groups.
+# CAP_SYS_ADMIN (as the shipped unit runs it) a wiped state directory is recovered from the job groups;
+# a job cannot hide from host-reserve behind a long sampling interval.
 . "$(dirname "$0")/lib.sh"
 
 MEMGUARDD=${MEMGUARDD:-$top_builddir/daemon/memguardd}
@@ -279,6 +280,69 @@ check "neither is supervised, and root's processes live on" \
 check "their limit was not set" sh -c "! grep -qx 1048576 '$BASE/rootjob/$LIMIT_FILE' && ! grep -qx 1048576 '$CG_ROOT/job-78/$LIMIT_FILE'"
 kill -KILL "$JOB78_PID" 2>/dev/null
 wait_for 5 rmdir_now "$CG_ROOT/job-78"
+
+# --- host-reserve sees every job as it is now ---------------------------------------------------------
+stop_daemon
+cp "$D/etc/memguard.conf" "$D/etc/host.conf"
+cat >>"$D/etc/host.conf" <<EOC
+
+# An operator's profile that samples rarely.
+[profile slow]
+max-memory = 2G
+interval = 1h
+
+[rule slowhog]
+command = *bighog*
+profile = slow
+EOC
+cp "$MEMHOG" "$D/bighog"
+cp "$MEMHOG" "$D/smallhog"
+"$MEMGUARDD" -d -f "$D/etc/host.conf" </dev/null >>"$DAEMON_LOG" 2>&1 &
+DAEMON_PID=$!
+CLEANUP_PIDS+=("$DAEMON_PID")
+wait_for 10 test -S "$SOCK"
+# current_of COMMAND_GLOB: the current bytes memguard status shows for the job running COMMAND_GLOB.
+current_of() {
+        "$MEMGUARD" status --json --socket "$SOCK" 2>/dev/null | jq -r --arg c "$1" '.[] | select(.command | test($c)) | .current_bytes'
+}
+over() { local v; v=$(current_of "$1"); [ -n "$v" ] && [ "$v" != null ] && [ "$v" -ge "$2" ]; }
+# A user asking for a long interval is sampled at the daemon's interval all the same.
+rm -f "$D/lazy.pid"
+mg_bg run --socket "$SOCK" --check-interval 1000h -- "$D/smallhog" --rate 100 --size 100 --hold 3 --pidfile "$D/lazy.pid"
+if wait_for 10 test -s "$D/lazy.pid" && wait_for 10 over smallhog $((90 * MIB)); then
+        ok "a job asking for --check-interval 1000h is still sampled (status shows its 100 MiB)"
+else
+        not_ok "a job asking for --check-interval 1000h is still sampled (status shows its 100 MiB)"
+        diag "status: $("$MEMGUARD" status --json --socket "$SOCK" 2>&1 | head -c 600)"
+fi
+mg_wait
+rm -f "$D/small.pid"
+mg_bg run --socket "$SOCK" -- "$D/smallhog" --rate 100 --size 100 --hold 40 --pidfile "$D/small.pid"
+wait_for 10 over smallhog $((90 * MIB))
+# bighog's profile samples it once an hour; once it holds 300 MiB beside smallhog's 100 MiB, the host
+# runs short: host-reserve must stop bighog, the largest now, not smallhog, the largest at the last samples.
+rm -f "$D/big.pid"
+timeout -k 5 60 "$MEMGUARD" run --socket "$SOCK" --json "$D/big.json" -- "$D/bighog" --rate 300 --size 300 --hold 30 \
+        --pidfile "$D/big.pid" </dev/null >"$D/big.out" 2>"$D/big.err" &
+BIG_BG=$!
+CLEANUP_PIDS+=("$BIG_BG")
+big_rss() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$(head -1 "$D/big.pid" 2>/dev/null)/status" 2>/dev/null; }
+big_full() { local v; v=$(big_rss); [ -n "$v" ] && [ "$v" -ge $((290 * MIB)) ]; }
+if wait_for 10 test -s "$D/big.pid" && wait_for 10 big_full; then
+        sed -i 's/^\[daemon\]$/[daemon]\nhost-reserve = 99%/' "$D/etc/host.conf"
+        kill -HUP "$DAEMON_PID"
+        wait "$BIG_BG"; rc=$?
+        forget_pid "$BIG_BG"
+        check_eq "host-reserve stops the job that is largest now, though its last sample was from its start (exit 10)" \
+                10 "$rc" || { diag_file "$D/big.err"; diag "$(grep 'below its reserve' "$DAEMON_LOG" | cut -c1-200)"; }
+        check "it was the first job host-reserve stopped" \
+                sh -c "grep 'below its reserve' '$DAEMON_LOG' | head -n1 | grep -q bighog" ||
+                diag "$(grep 'below its reserve' "$DAEMON_LOG" | cut -c1-200)"
+else
+        not_ok "host-reserve stops the job that is largest now"; not_ok "it was the first job host-reserve stopped"
+        diag_file "$D/big.err"
+fi
+mg_wait
 
 check_no_cgroups_left
 tap_done
