@@ -164,6 +164,11 @@ static void guard_end(struct guard *g) {
         policy_final(&g->state, g->job->oom_kills);
         job_finish(g->job, guard_now_mono(), guard_now_realtime());
         ev_timer_stop(g->loop, &g->sample_timer);
+        /* The report is all that is left to want: the root's pidfd goes now, not with the guard (a
+         * daemon keeps ended jobs a while for their reports). */
+        if (ev_is_active(&g->pidfd_watcher))
+                ev_io_stop(g->loop, &g->pidfd_watcher);
+        g->root_pidfd = safe_close(g->root_pidfd);
         g->ended = true;
         guard_emit(g, &(struct guard_event) {
                               .type = GUARD_EVENT_ENDED,

@@ -122,6 +122,11 @@ check "its ceiling is the 100 MiB of the cgroup it was started in, not the 1000 
 check "the daemon says where the ceiling comes from" grep -q "memory ceiling is at most 100 MiB, as on .*/limited" \
         "$DAEMON_LOG" || diag_file "$DAEMON_LOG"
 
+# --- an ended job keeps nothing of its process open ---------------------------------------------------
+mg run --socket "$SOCK" -- true
+pidfds() { ls -l "/proc/$DAEMON_PID/fd" 2>/dev/null | grep -c 'anon_inode:\[pidfd\]'; }
+check_eq "after its jobs ended, memguardd holds no pidfd (their reports stay)" 0 "$(pidfds)"
+
 # --- a [watch] cgroup removed as soon as its processes exit ------------------------------------------
 # in_cgroup DIR COMMAND...: run COMMAND in the cgroup DIR (made if missing), in the background; sets JOB_PID.
 in_cgroup() {
