@@ -4,26 +4,17 @@
 # header left unfinished is dropped, and the daemon serves everyone else throughout.
 . "$(dirname "$0")/lib.sh"
 
-MEMGUARDD=${MEMGUARDD:-$top_builddir/daemon/memguardd}
 WIRE=$top_srcdir/tests/helpers/wire-client.py
 
-[ -x "$MEMGUARDD" ] || skip_all "memguardd is not built ($MEMGUARDD)"
+require_memguardd
 command -v python3 >/dev/null || skip_all "python3 is needed for the raw client"
-[ "$(id -u)" = 0 ] || skip_all "memguardd needs root"
 
 D=$TEST_TMP
 SOCK=$D/memguardd.sock
-mkdir -p "$D/state"
-cat >"$D/memguard.conf" <<EOC
-[daemon]
-socket = $SOCK
-state-dir = $D/state
-EOC
-"$MEMGUARDD" -f "$D/memguard.conf" </dev/null >"$D/daemon.log" 2>&1 &
-DAEMON_PID=$!
-CLEANUP_PIDS+=("$DAEMON_PID")
-trap 'kill -TERM "$DAEMON_PID" 2>/dev/null; wait "$DAEMON_PID" 2>/dev/null; lib_cleanup' EXIT
-wait_for 10 test -S "$SOCK" || { diag_file "$D/daemon.log"; skip_all "memguardd did not start"; }
+mgd_config "$D/memguard.conf" "$SOCK" "$D/state" </dev/null
+trap 'mgd_stop; lib_cleanup' EXIT
+mgd_start "$D/memguard.conf" "$SOCK" "$D/daemon.log" || skip_all "memguardd did not start: $(mgd_why)"
+DAEMON_PID=$MGD_PID
 
 tap_plan 9
 
@@ -40,7 +31,9 @@ wait_for 60 test -e "$D/big.hold" || diag_file "$D/big.out"
 check_eq "four calls announcing 120 MiB each: the daemon hangs up on all four" "4" \
         "$(grep -c '^closed$' "$D/big.out")" || diag_file "$D/big.out"
 rss=$(rss_kib)
-check "... its RSS stays small meanwhile: ${rss} KiB < 65536 KiB (was ${base} KiB)" test "${rss:-999999}" -lt 65536
+# Growth, not size: a sanitizer build starts far larger.
+check "... its RSS grows by less than 64 MiB meanwhile: ${base} KiB, then ${rss} KiB" \
+        test "$((${rss:-999999999} - base))" -lt 65536
 check "... and it still serves others" served
 kill "$BIG" 2>/dev/null
 
@@ -51,8 +44,8 @@ CLEANUP_PIDS+=("$FLOOD")
 wait_for 60 test -e "$D/flood.hold" || diag_file "$D/flood.out"
 diag "flood: $(cat "$D/flood.out")"
 rss=$(rss_kib)
-check "a client that never reads its replies: the daemon's RSS stays small, ${rss} KiB < 65536 KiB" \
-        test "${rss:-999999}" -lt 65536
+check "a client that never reads its replies: the daemon's RSS grows by less than 64 MiB, ${base} KiB, then ${rss} KiB" \
+        test "$((${rss:-999999999} - base))" -lt 65536
 check "... the daemon stopped reading its calls (fewer than 20,000 were taken)" \
         grep -q '^sent [0-9]\{1,4\}$' "$D/flood.out"
 check "... and still serves others" served
