@@ -291,6 +291,12 @@ static int bus_method_register_job(sd_bus_message *msg, void *userdata, sd_bus_e
                 r = sd_bus_error_setf(err, SD_BUS_ERROR_INVALID_ARGS, "the file descriptor is not a pidfd of a live process");
                 goto out;
         }
+        /* The init system, or memguardd itself, is nobody's job: stopping it would stop the host. */
+        if (pid == 1 || pid == getpid()) {
+                r = sd_bus_error_setf(err, SD_BUS_ERROR_INVALID_ARGS, "process %d is %s, not a job", (int) pid,
+                                      pid == 1 ? "the init system" : "memguardd itself");
+                goto out;
+        }
         /* The pidfd pins the process: if its owner is the caller now, it is the caller's process. */
         struct procfs_status st;
         r = procfs_read_status(b->m->sysroot, pid, &st);

@@ -127,6 +127,18 @@ mg run --socket "$SOCK" -- true
 pidfds() { ls -l "/proc/$DAEMON_PID/fd" 2>/dev/null | grep -c 'anon_inode:\[pidfd\]'; }
 check_eq "after its jobs ended, memguardd holds no pidfd (their reports stay)" 0 "$(pidfds)"
 
+# --- PID 1 is nobody's job -------------------------------------------------------------------------------
+PY=
+for p in /usr/bin/python3 python3; do
+        "$p" -c 'import dbus' 2>/dev/null && { PY=$(command -v "$p"); break; }
+done
+if [ -n "$PY" ]; then
+        expect "root cannot register PID 1 as a job" 1 "process 1 is the init system, not a job" \
+                "$PY" "$top_srcdir/tests/helpers/mgbus.py" "socket:$SOCK" register 1
+else
+        skip "root cannot register PID 1 as a job" "python3 with the dbus module (python3-dbus) is missing"
+fi
+
 # --- a [watch] cgroup removed as soon as its processes exit ------------------------------------------
 # in_cgroup DIR COMMAND...: run COMMAND in the cgroup DIR (made if missing), in the background; sets JOB_PID.
 in_cgroup() {
