@@ -22,6 +22,7 @@
 #include "procfs.h"
 #include "sysroot.h"
 #include "transport.h"
+#include "units.h"
 
 /* Limits on what a caller may send: a command line is for people to read, not a data channel. */
 #define BUS_ARGV_MAX 4096
@@ -400,6 +401,14 @@ static int bus_method_set_limit(sd_bus_message *msg, void *userdata, sd_bus_erro
                                          "only root may raise a limit: job %" PRIu64 " may use at most %" PRIu64
                                          " bytes, %" PRIu64 " asked", id, cur, bytes);
         r = manager_set_limit(j->manager, j, bytes);
+        if (r == -EBUSY) {
+                /* cgroup v1 refuses a limit below what the group uses when it cannot reclaim enough. */
+                char b1[UNITS_SIZE_MAX], b2[UNITS_SIZE_MAX];
+                return sd_bus_error_setf(err, SD_BUS_ERROR_FAILED,
+                                         "cannot lower the limit of job %" PRIu64 " to %s: it uses %s, and the kernel "
+                                         "could not reclaim enough to fit; the limit stays", id,
+                                         units_format_size(b1, bytes), units_format_size(b2, bus_job_current(j)));
+        }
         if (r < 0)
                 return sd_bus_error_set_errnof(err, -r, "cannot set the limit of job %" PRIu64 ": %s", id, strerror(-r));
         return sd_bus_reply_method_return(msg, NULL);

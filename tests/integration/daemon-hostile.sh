@@ -127,7 +127,7 @@ mg run --socket "$SOCK" -- true
 pidfds() { ls -l "/proc/$DAEMON_PID/fd" 2>/dev/null | grep -c 'anon_inode:\[pidfd\]'; }
 check_eq "after its jobs ended, memguardd holds no pidfd (their reports stay)" 0 "$(pidfds)"
 
-# --- PID 1 is nobody's job -------------------------------------------------------------------------------
+# --- PID 1 is nobody's job; lowering a limit below use says why it cannot ---------------------------
 PY=
 for p in /usr/bin/python3 python3; do
         "$p" -c 'import dbus' 2>/dev/null && { PY=$(command -v "$p"); break; }
@@ -138,6 +138,22 @@ if [ -n "$PY" ]; then
 else
         skip "root cannot register PID 1 as a job" "python3 with the dbus module (python3-dbus) is missing"
 fi
+rm -f "$D/busy.pid"
+mg_bg run --socket "$SOCK" --max-memory 500 -- "$MEMHOG" --rate 200 --size 100 --hold 20 --pidfile "$D/busy.pid"
+busy_rss() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$(head -1 "$D/busy.pid" 2>/dev/null)/status" 2>/dev/null; }
+busy_full() { local v; v=$(busy_rss); [ -n "$v" ] && [ "$v" -ge $((95 * MIB)) ]; }
+busy_id() { "$MEMGUARD" status --json --socket "$SOCK" 2>/dev/null | jq -r '.[] | select(.command | test("busy.pid")) | .id'; }
+if wait_for 10 busy_full && [ -n "$(busy_id)" ] && ! grep -qw SwapTotal:.*[1-9] /proc/meminfo; then
+        expect "lowering a job's limit below what it uses (no swap to reclaim into) says so plainly" 1 \
+                "cannot lower the limit of job [0-9]+ to 10 MiB: it uses [0-9.]+ MiB" \
+                "$MEMGUARD" limit --socket "$SOCK" "$(busy_id)" 10M
+        check "... and the job keeps running under its old limit" pid_alive "$(head -1 "$D/busy.pid")"
+else
+        skip "lowering a job's limit below what it uses says so plainly" "the job did not come up, or the host has swap"
+        skip "... and the job keeps running under its old limit" "as above"
+fi
+[ -s "$D/busy.pid" ] && kill -KILL "$(head -1 "$D/busy.pid")" 2>/dev/null
+mg_wait
 
 # --- a [watch] cgroup removed as soon as its processes exit ------------------------------------------
 # in_cgroup DIR COMMAND...: run COMMAND in the cgroup DIR (made if missing), in the background; sets JOB_PID.
