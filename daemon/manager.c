@@ -197,8 +197,10 @@ void manager_job_save(struct manager *m, struct mjob *j) {
         int r = state_format(m->state_dir, j, &text);
         if (r >= 0)
                 r = state_save(m->state_fd, j, text);
-        if (r < 0)
+        /* Once per kind of failure: a full disk fails every save, and a growing job saves often. */
+        if (r < 0 && r != j->save_error)
                 log_warning_errno(r, "job %" PRIu64 ": cannot write its state under %s: %m", j->id, m->state_dir);
+        j->save_error = r < 0 ? r : 0;
         if (text && j->cgroup && m->backend_kind != BACKEND_PROCFS) {
                 _cleanup_free_ char *dir = manager_cgroup_dir(m, false, j->cgroup, NULL);
                 int q = dir ? cgroup_set_xattr(m->sysroot, dir, STATE_XATTR, text) : -ENOENT;

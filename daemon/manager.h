@@ -43,6 +43,7 @@ struct mjob {
         uint64_t ceiling_bytes;         /* the least memory ceiling of the cgroups it was started in, 0: none */
         uint64_t start_realtime_usec;
         uint64_t peak_saved_bytes;      /* the peak last written to the state file */
+        int save_error;                 /* the last failure to write it (logged once), 0 if none */
         uint64_t last_usage_log_usec;   /* log-every */
         uint64_t last_spike_log_usec;
         uint64_t prev_bytes, prev_usec; /* spike-rate */

@@ -76,7 +76,8 @@ cleanup_cgroups() {
                 for i in $(seq 40); do rmdir "$d" 2>/dev/null && break; sleep 0.05; done
         done
 }
-trap 'stop_daemon; cleanup_cgroups; lib_cleanup' EXIT
+CLEANUP_MOUNT=
+trap 'stop_daemon; [ -n "$CLEANUP_MOUNT" ] && umount "$CLEANUP_MOUNT"; cleanup_cgroups; lib_cleanup' EXIT
 
 # --- the state directory is trusted only when nobody else could write it ---------------------------
 # refused_start DESCRIPTION REGEX STATE_DIR: memguardd does not start with that state directory.
@@ -376,6 +377,32 @@ else
         diag_file "$D/big.err"
 fi
 mg_wait
+
+# --- a full state filesystem: the real error, once -------------------------------------------------------
+stop_daemon
+mkdir -p "$D/fullstate"
+if mount -t tmpfs -o size=64k,mode=0755 tmpfs "$D/fullstate" 2>/dev/null; then
+        CLEANUP_MOUNT=$D/fullstate
+        mkdir -m 0700 "$D/fullstate/jobs"
+        dd if=/dev/zero of="$D/fullstate/fill" bs=4k 2>/dev/null
+        : >"$D/full.log"
+        "$MEMGUARDD" -d -f "$D/etc/memguard.conf" --state-dir "$D/fullstate" </dev/null >"$D/full.log" 2>&1 &
+        DAEMON_PID=$!
+        CLEANUP_PIDS+=("$DAEMON_PID")
+        rm -f "$SOCK"
+        wait_for 10 test -S "$SOCK"
+        mg run --socket "$SOCK" --max-memory 300 -- "$MEMHOG" --rate 100 --size 200
+        check_rc "a job runs to its end with the state filesystem full" 0
+        check_eq "the failure to save its record is logged once, with the real error" \
+                "1 1" "$(grep -c 'cannot write its state' "$D/full.log") $(grep -c 'cannot write its state.*No space left on device' "$D/full.log")" ||
+                diag_file "$D/full.log"
+        stop_daemon
+        umount "$D/fullstate"
+        CLEANUP_MOUNT=
+else
+        skip "a job runs to its end with the state filesystem full" "cannot mount a tmpfs here"
+        skip "the failure to save its record is logged once, with the real error" "cannot mount a tmpfs here"
+fi
 
 check_no_cgroups_left
 tap_done
