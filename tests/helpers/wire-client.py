@@ -42,7 +42,7 @@ def method_call(serial, member, body_len=0, iface="org.memguard.Manager1"):
     return pad(head + fields, 8)
 
 
-def connect(path):
+def connect(path, after_begin=b""):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(path)
     s.sendall(b"\0AUTH EXTERNAL " + str(os.getuid()).encode().hex().encode() + b"\r\n")
@@ -54,7 +54,8 @@ def connect(path):
         line += d
     if not line.startswith(b"OK "):
         raise SystemExit("authentication refused: %r" % line)
-    s.sendall(b"BEGIN\r\n")
+    # What follows BEGIN goes in the same write, so the daemon sees both at once.
+    s.sendall(b"BEGIN\r\n" + after_begin)
     return s
 
 
@@ -117,8 +118,7 @@ def cmd_flood(path, n, secs):
 
 
 def cmd_partial(path, secs):
-    s = connect(path)
-    s.sendall(method_call(1, "ListJobs")[:10])
+    s = connect(path, method_call(1, "ListJobs")[:10])
     print("closed" if hung_up(s, secs) else "open", flush=True)
 
 
