@@ -90,7 +90,7 @@ static uint64_t bus_job_current(const struct mjob *j) {
 
 static uint64_t bus_job_peak(const struct mjob *j) {
         const struct job *job = j->guard->job;
-        return MAX(job->peak_working_set_bytes, job->kernel_peak_bytes);
+        return job_peak_working_set(job);
 }
 
 /* --- org.memguard.Manager1 ----------------------------------------------------------------------------- */
@@ -386,9 +386,10 @@ static int bus_method_set_limit(sd_bus_message *msg, void *userdata, sd_bus_erro
         if (!j)
                 return -EACCES;
         uint64_t cur = j->guard->limits.max_bytes;
-        if (bytes == 0 && uid != 0)
+        enum policy_limit_change c = policy_limit_change(cur, bytes, uid == 0);
+        if (c == POLICY_LIMIT_NO_REMOVE)
                 return sd_bus_error_setf(err, SD_BUS_ERROR_ACCESS_DENIED, "only root may remove a job's limit");
-        if (uid != 0 && cur > 0 && bytes > cur)
+        if (c == POLICY_LIMIT_NO_RAISE)
                 return sd_bus_error_setf(err, SD_BUS_ERROR_ACCESS_DENIED,
                                          "only root may raise a limit: job %" PRIu64 " may use at most %" PRIu64
                                          " bytes, %" PRIu64 " asked", id, cur, bytes);

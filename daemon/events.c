@@ -19,7 +19,7 @@ void events_job(const struct mjob *j, int level, const char *message_id, uint64_
 
         const struct guard *g = j->guard;
         const struct job *job = g ? g->job : NULL;
-        uint64_t peak = job ? MAX(job->peak_working_set_bytes, job->kernel_peak_bytes) : 0;
+        uint64_t peak = job ? job_peak_working_set(job) : 0;
         struct log_field f[9] = {
                 { .name = "MEMGUARD_JOB" }, { .name = "MEMGUARD_USER" }, { .name = "MEMGUARD_PROFILE" }, { .name = "MEMGUARD_LIMIT_BYTES" },
                 { .name = "MEMGUARD_CURRENT_BYTES" }, { .name = "MEMGUARD_PEAK_BYTES" }, { .name = "MEMGUARD_CGROUP" },

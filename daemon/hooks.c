@@ -93,7 +93,7 @@ int hooks_run(struct mjob *j, const char *which, const char *command, uint64_t t
                 hooks_setenv("MEMGUARD_CURRENT_BYTES", "%" PRIu64, current_bytes);
                 hooks_setenv("MEMGUARD_LIMIT_BYTES", "%" PRIu64, limit_bytes);
                 hooks_setenv("MEMGUARD_PEAK_BYTES", "%" PRIu64,
-                             g && g->job ? MAX(g->job->peak_working_set_bytes, g->job->kernel_peak_bytes) : 0);
+                             g && g->job ? job_peak_working_set(g->job) : 0);
                 int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
                 if (devnull >= 0)
                         dup2(devnull, STDIN_FILENO);

@@ -207,7 +207,7 @@ void manager_job_save(struct manager *m, struct mjob *j) {
                         r = 0;
         }
         if (r >= 0)
-                j->peak_saved_bytes = MAX(j->guard->job->peak_working_set_bytes, j->guard->job->kernel_peak_bytes);
+                j->peak_saved_bytes = job_peak_working_set(j->guard->job);
 }
 
 static void manager_job_sample(struct manager *m, struct mjob *j, const struct guard_event *ev) {
@@ -235,7 +235,7 @@ static void manager_job_sample(struct manager *m, struct mjob *j, const struct g
         j->prev_bytes = ev->current_bytes;
         j->prev_usec = now;
 
-        uint64_t peak = MAX(j->guard->job->peak_working_set_bytes, j->guard->job->kernel_peak_bytes);
+        uint64_t peak = job_peak_working_set(j->guard->job);
         if ((double) peak > (double) j->peak_saved_bytes * MANAGER_PEAK_SAVE_RATIO)
                 manager_job_save(m, j);
 }
@@ -283,7 +283,7 @@ static void manager_guard_event(struct guard *g, const struct guard_event *ev, v
         case GUARD_EVENT_ENDED: {
                 char b1[UNITS_SIZE_MAX];
                 const struct job *job = g->job;
-                uint64_t peak = MAX(job->peak_working_set_bytes, job->kernel_peak_bytes);
+                uint64_t peak = job_peak_working_set(job);
                 events_job(j, LOG_INFO, EVENTS_JOB_ENDED, ev->current_bytes, "ended (%s), peak %s",
                            g->state.reason == POLICY_REASON_NONE ? "by itself" : reason, units_format_size(b1, peak));
                 if (p && g->state.reason != POLICY_REASON_NONE && !g->dry_run)
@@ -391,28 +391,6 @@ struct mjob *manager_find_cgroup(struct manager *m, const char *cgroup) {
         return NULL;
 }
 
-/* What a user asks for within what the profile allows: lower ceilings, earlier thresholds, shorter
- * grace. Root may ask for anything. */
-static void manager_apply_asked(const struct policy_limits *asked, bool root, struct policy_limits *l) {
-        if (!asked)
-                return;
-        if (asked->max_bytes > 0 && (root || l->max_bytes == 0 || asked->max_bytes < l->max_bytes))
-                l->max_bytes = asked->max_bytes;
-        if (asked->max_process_bytes > 0 &&
-            (root || l->max_process_bytes == 0 || asked->max_process_bytes < l->max_process_bytes))
-                l->max_process_bytes = asked->max_process_bytes;
-        if (asked->kill_threshold > 0 && (root || asked->kill_threshold < l->kill_threshold))
-                l->kill_threshold = asked->kill_threshold;
-        if (asked->warn_at > 0)
-                l->warn_at = asked->warn_at;
-        if (asked->grace_usec > 0 && (root || asked->grace_usec < l->grace_usec))
-                l->grace_usec = asked->grace_usec;
-        if (asked->interval_usec > 0)
-                l->interval_usec = asked->interval_usec;
-        if (l->warn_at >= l->kill_threshold)
-                l->warn_at = 0;
-}
-
 int manager_register_job(struct manager *m, uid_t uid, pid_t pid, int pidfd, char *const *argv,
                          const char *profile, const struct policy_limits *asked, struct mjob **ret, char **reterr) {
         _cleanup_close_ int fd = pidfd;
@@ -438,7 +416,7 @@ int manager_register_job(struct manager *m, uid_t uid, pid_t pid, int pidfd, cha
         }
         struct policy_limits limits;
         manager_limits_from_profile(m, p, &limits);
-        manager_apply_asked(asked, uid == 0, &limits);
+        policy_limits_apply_asked(asked, uid == 0, &limits);
 
         struct mjob *j;
         int r;
@@ -601,7 +579,7 @@ int manager_reload(struct manager *m, struct conf_errors *reterr) {
                 struct policy_limits l;
                 manager_limits_from_profile(m, p, &l);
                 /* What the client asked for still holds, within what the new profile allows. */
-                manager_apply_asked(&j->asked, j->uid == 0, &l);
+                policy_limits_apply_asked(&j->asked, j->uid == 0, &l);
                 uint64_t old_max = j->guard->limits.max_bytes;
                 guard_set_limits(j->guard, &l);
                 j->guard->freeze_instead = p->action == CONF_ACTION_FREEZE;

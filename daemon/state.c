@@ -62,7 +62,7 @@ int state_format(const char *state_dir, const struct mjob *j, char **ret) {
         json_object_set_new(o, "uid", json_integer((json_int_t) j->uid));
         json_object_set_new(o, "start_realtime_usec", json_integer((json_int_t) j->start_realtime_usec));
         json_object_set_new(o, "peak_bytes",
-                            json_integer((json_int_t) MAX(job->peak_working_set_bytes, job->kernel_peak_bytes)));
+                            json_integer((json_int_t) job_peak_working_set(job)));
         json_t *l = json_object();
         json_object_set_new(l, "max_bytes", json_integer((json_int_t) g->limits.max_bytes));
         json_object_set_new(l, "max_process_bytes", json_integer((json_int_t) g->limits.max_process_bytes));
