@@ -10,7 +10,12 @@
 
 #include "policy.h"
 
+struct manager;
 struct mjob;
+
+/* Keeps every job's record up to date: written when it is added, its peak grows, its limits change or
+ * the daemon stops; removed when it ends. */
+int state_listen(struct manager *m);
 
 struct state_job {
         uint64_t id;
@@ -32,7 +37,7 @@ void state_job_done(struct state_job *s);
 /* The job's record as compact JSON (malloc'ed): the state file's text, also kept on the job's cgroup
  * (STATE_XATTR) so the job can be taken up again even if the state directory is lost. */
 int state_format(const char *state_dir, const struct mjob *j, char **ret);
-int state_save(const char *state_dir, const struct mjob *j, const char *text);
+int state_save(const char *state_dir, uint64_t id, const char *text);
 
 #define STATE_XATTR "trusted.memguard.job"
 int state_remove(const char *state_dir, uint64_t id);
