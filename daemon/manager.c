@@ -404,6 +404,17 @@ int manager_reload(struct manager *m, struct conf_errors *reterr) {
 
 /* Decides where job groups go and makes sure the memory controller reaches them. */
 /* A configured parent is made when missing; on cgroup2 it hands the memory controller down. */
+/* Hands the memory controller down from the cgroup2 group at path to the groups below it. */
+static void manager_enable_memory(struct manager *m, const char *mount, const char *root, const char *path) {
+        _cleanup_free_ char *sub = cgroup_dir(mount, root, path, "cgroup.subtree_control");
+        _cleanup_free_ char *text = NULL;
+        if (sub && sysroot_read_cgroup(m->sysroot, sub, &text, 4096) >= 0 && !cgroup_list_has(text, "memory")) {
+                int r = sysroot_write_cgroup(m->sysroot, sub, "+memory");
+                if (r < 0)
+                        log_warning_errno(r, "cannot enable the memory controller in %s: %m", path);
+        }
+}
+
 static void manager_make_parent(struct manager *m, const char *mount, const char *root, const char *path, bool v2) {
         _cleanup_free_ char *dir = cgroup_dir(mount, root, path, NULL);
         if (!dir)
@@ -414,16 +425,11 @@ static void manager_make_parent(struct manager *m, const char *mount, const char
         if (!v2)
                 return;
         _cleanup_free_ char *ctl = cgroup_dir(mount, root, path, "cgroup.controllers");
-        _cleanup_free_ char *sub = cgroup_dir(mount, root, path, "cgroup.subtree_control");
-        _cleanup_free_ char *have = NULL, *text = NULL;
+        _cleanup_free_ char *have = NULL;
         /* Only where the memory controller reaches this far (not the unified tree of a hybrid host). */
         if (!ctl || sysroot_read_cgroup(m->sysroot, ctl, &have, 4096) < 0 || !cgroup_list_has(have, "memory"))
                 return;
-        if (sub && sysroot_read_cgroup(m->sysroot, sub, &text, 4096) >= 0 && !cgroup_list_has(text, "memory")) {
-                r = sysroot_write_cgroup(m->sysroot, sub, "+memory");
-                if (r < 0)
-                        log_warning_errno(r, "cannot enable the memory controller in %s: %m", path);
-        }
+        manager_enable_memory(m, mount, root, path);
 }
 
 /* cgroup2: job groups under the configured parent, or beside our own leaf in our own group. */
@@ -445,13 +451,7 @@ static int manager_setup_cgroup2(struct manager *m, const char *configured) {
                 else
                         log_warning_errno(r, "cannot move into %s/%s: %m", own, MANAGER_SUPERVISOR_LEAF);
         }
-        _cleanup_free_ char *sub = cgroup_dir(l->v2_mount, l->v2_root, m->parent_path, "cgroup.subtree_control");
-        _cleanup_free_ char *text = NULL;
-        if (sub && sysroot_read_cgroup(m->sysroot, sub, &text, 4096) >= 0 && !cgroup_list_has(text, "memory")) {
-                int r = sysroot_write_cgroup(m->sysroot, sub, "+memory");
-                if (r < 0)
-                        log_warning_errno(r, "cannot enable the memory controller in %s: %m", sub);
-        }
+        manager_enable_memory(m, l->v2_mount, l->v2_root, m->parent_path);
         return 0;
 }
 
