@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "connect.h"
 #include "log.h"
@@ -45,6 +46,30 @@ int connect_parse_args(int *argc, char **argv, struct connect_options *o) {
         return 0;
 }
 
+/* Until the daemon has taken the connection (the authentication is answered), within the timeout. */
+static int connect_wait_ready(sd_bus *bus) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t deadline = (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000 + CONNECT_TIMEOUT_USEC;
+        for (;;) {
+                int r = sd_bus_is_ready(bus);
+                if (r != 0)
+                        return r < 0 ? r : 0;
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        continue;
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                uint64_t now = (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+                if (now >= deadline)
+                        return -ETIMEDOUT;
+                r = sd_bus_wait(bus, deadline - now);
+                if (r < 0 && r != -EINTR)
+                        return r;
+        }
+}
+
 static int connect_socket(const char *path, sd_bus **ret) {
         sd_bus *bus = NULL;
         _cleanup_free_ char *address = NULL;
@@ -57,6 +82,8 @@ static int connect_socket(const char *path, sd_bus **ret) {
                 r = sd_bus_negotiate_fds(bus, 1);
         if (r >= 0)
                 r = sd_bus_start(bus);
+        if (r >= 0)
+                r = connect_wait_ready(bus);
         if (r < 0) {
                 sd_bus_unref(bus);
                 return r;
@@ -85,6 +112,13 @@ int connect_daemon(const struct connect_options *o, sd_bus **ret, char **reterr)
         const char *path = o->socket_path ? o->socket_path : CONNECT_SOCKET_DEFAULT;
         if (!o->system) {
                 r = connect_socket(path, ret);
+                if (r == -ETIMEDOUT) {
+                        /* Someone listens there, so the bus would only lead to the same stuck daemon. */
+                        if (reterr && asprintf(reterr, "memguardd at %s does not answer (stopped or hung?): gave up "
+                                               "after %d s", path, (int) (CONNECT_TIMEOUT_USEC / USEC_PER_SEC)) < 0)
+                                *reterr = NULL;
+                        return r;
+                }
                 if (r >= 0 || o->socket_path) {
                         if (r < 0 && reterr && asprintf(reterr, "cannot connect to %s: %s", path, strerror(-r)) < 0)
                                 *reterr = NULL;

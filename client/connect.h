@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <systemd/sd-bus.h>
 
+#include "macro.h"
+
 #define CONNECT_SOCKET_DEFAULT "/run/memguard/memguardd.sock"
 #define CONNECT_NAME "org.memguard.Manager1"
 #define CONNECT_PATH "/org/memguard/Manager1"
@@ -21,8 +23,15 @@ struct connect_options {
  * 0, or -EINVAL after logging a usage error. */
 int connect_parse_args(int *argc, char **argv, struct connect_options *o);
 
+/* How long a client waits for memguardd to take its connection on the socket. A daemon answers in
+ * milliseconds (socket activation included); one that is stopped or hung must not hold a job or a
+ * terminal for sd-bus's 25 s per call. */
+#define CONNECT_TIMEOUT_USEC (5 * USEC_PER_SEC)
+
 /* Connects as o says; by default the socket, then the system bus if the daemon is there.
- * -ENOENT/-ECONNREFUSED/-EHOSTUNREACH when no daemon answers; *reterr says what was tried. */
+ * -ENOENT/-ECONNREFUSED/-EHOSTUNREACH when no daemon answers, -ETIMEDOUT when a daemon listens on the
+ * socket but does not answer within CONNECT_TIMEOUT_USEC (the bus is then not tried); *reterr says
+ * what was tried. */
 int connect_daemon(const struct connect_options *o, sd_bus **ret, char **reterr);
 
 /* Calls a Manager1 method; on error *err is set (the daemon's message) and -errno returned. */

@@ -8,8 +8,8 @@
 #include "ctl.h"
 #include "log.h"
 
-int ctl_parse_args(int argc, char **argv, unsigned options, int want_args, const char *usage,
-                   void (*help)(FILE *f), struct ctl_args *a) {
+/* Parses a verb's argv. 0 to go on, 1 after printing --help, or -EINVAL after a usage error. */
+static int ctl_parse_args(const struct ctl_verb *v, int argc, char **argv, struct ctl_args *a) {
         enum { ARG_JSON = 0x100, ARG_NOW };
         static const struct option all[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -17,7 +17,9 @@ int ctl_parse_args(int argc, char **argv, unsigned options, int want_args, const
                 { "now", no_argument, NULL, ARG_NOW },
                 {}
         };
-        const char *verb = argv[0];
+        const char *verb = v->name;
+        unsigned options = v->options;
+        int want_args = v->n_args;
         *a = (struct ctl_args) {};
         if (connect_parse_args(&argc, argv, &a->connect) < 0)
                 return -EINVAL;
@@ -28,7 +30,7 @@ int ctl_parse_args(int argc, char **argv, unsigned options, int want_args, const
         while ((c = getopt_long(argc, argv, "h", all, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
-                        help(stdout);
+                        printf("Usage: %s\n\n%s", v->usage, v->help);
                         return 1;
                 case ARG_JSON:
                         if (!(options & CTL_OPT_JSON)) {
@@ -57,14 +59,24 @@ int ctl_parse_args(int argc, char **argv, unsigned options, int want_args, const
         a->args = argv + optind;
         a->n_args = argc - optind;
         if (a->n_args < want_args) {
-                log_error("missing argument (usage: %s)", usage);
+                log_error("missing argument (usage: %s)", v->usage);
                 return -EINVAL;
         }
         if (a->n_args > want_args) {
-                log_error("unexpected argument '%s' (usage: %s)", a->args[want_args], usage);
+                log_error("unexpected argument '%s' (usage: %s)", a->args[want_args], v->usage);
                 return -EINVAL;
         }
+        if ((options & CTL_OPT_JOB) && ctl_parse_job_id(a->args[0], &a->job) < 0)
+                return -EINVAL;
         return 0;
+}
+
+int ctl_run(const struct ctl_verb *v, int argc, char **argv) {
+        struct ctl_args a;
+        int r = ctl_parse_args(v, argc, argv, &a);
+        if (r != 0)
+                return r > 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
+        return v->exec(&a);
 }
 
 int ctl_connect(const struct ctl_args *a, sd_bus **ret) {
@@ -235,14 +247,6 @@ int ctl_print_json(json_t *v) {
         }
         putchar('\n');
         return ctl_finish_stdout(CTL_EXIT_OK);
-}
-
-void ctl_fputs_printable(const char *s, FILE *f) {
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-                if (*p < 0x20 || *p == 0x7f)
-                        fprintf(f, "\\x%02x", *p);
-                else
-                        fputc(*p, f);
 }
 
 int ctl_finish_stdout(int code) {

@@ -23,20 +23,37 @@
 enum {
         CTL_OPT_JSON = 1 << 0,
         CTL_OPT_NOW = 1 << 1,
+        CTL_OPT_JOB = 1 << 2,     /* the first argument is a JOB, parsed into ctl_args.job */
 };
 
 struct ctl_args {
         struct connect_options connect;
         bool json;
         bool now;
+        uint64_t job;             /* with CTL_OPT_JOB */
         char **args;              /* the positional arguments */
         int n_args;
 };
 
-/* Parses a verb's argv (argv[0] is the verb). Returns 0 to go on, 1 after printing --help, or -EINVAL
- * after logging a usage error. n_args must be exactly want_args. */
-int ctl_parse_args(int argc, char **argv, unsigned options, int want_args, const char *usage,
-                   void (*help)(FILE *f), struct ctl_args *a);
+/* One verb, as tmux's cmd_entry: its name, its usage and help, what it accepts, and the one call
+ * that does it once the command line has been checked. */
+struct ctl_verb {
+        const char *name;
+        const char *usage;        /* "memguard kill JOB [--now] [--socket PATH | --system]" */
+        const char *help;         /* --help after the usage line: what it does, options, exit status */
+        unsigned options;         /* CTL_OPT_* */
+        int n_args;               /* exactly this many positional arguments */
+        int (*exec)(const struct ctl_args *a);  /* returns the exit code */
+};
+
+/* Runs verb v with its argv (argv[0] is the verb's name): parses, then v->exec. The exit code. */
+int ctl_run(const struct ctl_verb *v, int argc, char **argv);
+
+/* The lines every verb's --help ends its options with. */
+#define CTL_HELP_TRANSPORT                                                          \
+        "      --socket PATH  only the daemon on this control socket\n"            \
+        "      --system       only the daemon on the system bus\n"                 \
+        "  -h, --help         show this help\n"
 
 /* Connects as --socket/--system say. 0, or CTL_EXIT_NO_DAEMON after saying what was tried. */
 int ctl_connect(const struct ctl_args *a, sd_bus **ret);
@@ -63,10 +80,6 @@ json_t *ctl_json_uint(uint64_t v);
 
 /* Prints v on stdout, indented, with a newline. CTL_EXIT_OK, or CTL_EXIT_REFUSED if stdout fails. */
 int ctl_print_json(json_t *v);
-
-/* Writes s for a terminal: control characters (a newline or an escape sequence in a command line a
- * user chose) as \xNN, so one job stays one line and nobody's terminal obeys what a job says. */
-void ctl_fputs_printable(const char *s, FILE *f);
 
 /* Flushes stdout: a full disk or a closed pipe is a failure (CTL_EXIT_REFUSED), not a silent loss. */
 int ctl_finish_stdout(int code);

@@ -20,24 +20,6 @@ struct profile {
         const char *action;
 };
 
-static void profiles_help(FILE *f) {
-        fprintf(f,
-                "Usage: " PROFILES_USAGE "\n"
-                "\n"
-                "Lists the profiles memguardd applies, as its configuration in force defines them: the job's\n"
-                "ceiling, one process's ceiling, the kill threshold, the warning ratio, the grace and the action.\n"
-                "The default profile (for jobs no rule matches) is marked with '*'.\n"
-                "\n"
-                "      --json         a JSON array of objects: name, default, max_memory_bytes,\n"
-                "                     max_process_memory_bytes (0: none), kill_threshold, warn_at (0: off),\n"
-                "                     grace_usec, action\n"
-                "      --socket PATH  only the daemon on this control socket\n"
-                "      --system       only the daemon on the system bus\n"
-                "  -h, --help         show this help\n"
-                "\n"
-                "Exit status: 0; 1 when the daemon refused or failed; 2 for a usage error; 3 when no daemon\n"
-                "answered.\n");
-}
 
 static int profiles_add_json(json_t *array, const struct profile *p, bool is_default) {
         json_t *o = json_pack("{sssbsososfsfsoss}", "name", p->name, "default", is_default, "max_memory_bytes",
@@ -73,15 +55,10 @@ static void profiles_print(const struct profile *p, size_t n, const char *defaul
         }
 }
 
-int verb_profiles(int argc, char **argv) {
-        struct ctl_args a;
-        int r = ctl_parse_args(argc, argv, CTL_OPT_JSON, 0, PROFILES_USAGE, profiles_help, &a);
-        if (r != 0)
-                return r > 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
-
+static int profiles_exec(const struct ctl_args *a) {
         _cleanup_bus_ sd_bus *bus = NULL;
         _cleanup_message_ sd_bus_message *reply = NULL;
-        r = ctl_call(&a, &bus, "ListProfiles", &reply, NULL);
+        int r = ctl_call(a, &bus, "ListProfiles", &reply, NULL);
         if (r != 0)
                 return r;
 
@@ -115,7 +92,7 @@ int verb_profiles(int argc, char **argv) {
         }
 
         const char *def = default_profile ? default_profile : "";
-        if (!a.json) {
+        if (!a->json) {
                 profiles_print(list, n, def);
                 return ctl_finish_stdout(CTL_EXIT_OK);
         }
@@ -131,3 +108,22 @@ int verb_profiles(int argc, char **argv) {
         }
         return ctl_print_json(array);
 }
+
+const struct ctl_verb verb_profiles = {
+        .name = "profiles",
+        .usage = PROFILES_USAGE,
+        .help = "Lists the profiles memguardd applies, as its configuration in force defines them: the job's\n"
+                "ceiling, one process's ceiling, the kill threshold, the warning ratio, the grace and the action.\n"
+                "The default profile (for jobs no rule matches) is marked with '*'.\n"
+                "\n"
+                "      --json         a JSON array of objects: name, default, max_memory_bytes,\n"
+                "                     max_process_memory_bytes (0: none), kill_threshold, warn_at (0: off),\n"
+                "                     grace_usec, action\n"
+                CTL_HELP_TRANSPORT
+                "\n"
+                "Exit status: 0; 1 when the daemon refused or failed; 2 for a usage error; 3 when no daemon\n"
+                "answered.\n",
+        .options = CTL_OPT_JSON,
+        .n_args = 0,
+        .exec = profiles_exec,
+};

@@ -8,32 +8,11 @@
 
 #define RELOAD_USAGE "memguard reload [--socket PATH | --system]"
 
-static void reload_help(FILE *f) {
-        fprintf(f,
-                "Usage: " RELOAD_USAGE "\n"
-                "\n"
-                "Asks memguardd to read its configuration and drop-ins again (as SIGHUP does) and says how it\n"
-                "went. A configuration with any error changes nothing: every error is printed with its\n"
-                "file:line and the running configuration stays. Running jobs take up their profile's new\n"
-                "values. Only root may reload.\n"
-                "\n"
-                "      --socket PATH  only the daemon on this control socket\n"
-                "      --system       only the daemon on the system bus\n"
-                "  -h, --help         show this help\n"
-                "\n"
-                "Exit status: 0 when the new configuration is in force; 1 when it had errors (the old one\n"
-                "stays), or the daemon refused or failed; 2 for a usage error; 3 when no daemon answered.\n");
-}
 
-int verb_reload(int argc, char **argv) {
-        struct ctl_args a;
-        int r = ctl_parse_args(argc, argv, 0, 0, RELOAD_USAGE, reload_help, &a);
-        if (r != 0)
-                return r > 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
-
+static int reload_exec(const struct ctl_args *a) {
         _cleanup_bus_ sd_bus *bus = NULL;
         _cleanup_message_ sd_bus_message *reply = NULL;
-        r = ctl_call(&a, &bus, "Reload", &reply, NULL);
+        int r = ctl_call(a, &bus, "Reload", &reply, NULL);
         if (r != 0)
                 return r;
 
@@ -66,3 +45,20 @@ int verb_reload(int argc, char **argv) {
         log_info("configuration reloaded");
         return CTL_EXIT_OK;
 }
+
+const struct ctl_verb verb_reload = {
+        .name = "reload",
+        .usage = RELOAD_USAGE,
+        .help = "Asks memguardd to read its configuration and drop-ins again (as SIGHUP does) and says how it\n"
+                "went. A configuration with any error changes nothing: every error is printed with its\n"
+                "file:line and the running configuration stays. Running jobs take up their profile's new\n"
+                "values. Only root may reload.\n"
+                "\n"
+                CTL_HELP_TRANSPORT
+                "\n"
+                "Exit status: 0 when the new configuration is in force; 1 when it had errors (the old one\n"
+                "stays), or the daemon refused or failed; 2 for a usage error; 3 when no daemon answered.\n",
+        .options = 0,
+        .n_args = 0,
+        .exec = reload_exec,
+};

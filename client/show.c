@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* memguard show JOB: everything the daemon knows of one job (GetJob), with its latest samples. */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "escape.h"
 #include "log.h"
 #include "units.h"
 #include "verbs.h"
@@ -15,23 +17,6 @@
 #define SHOW_USAGE "memguard show JOB [--json] [--socket PATH | --system]"
 #define SHOW_SAMPLES_KEY "LastSamples"
 
-static void show_help(FILE *f) {
-        fprintf(f,
-                "Usage: " SHOW_USAGE "\n"
-                "\n"
-                "Shows everything memguardd knows of job JOB (an id from 'memguard status'): owner, state,\n"
-                "profile, command, cgroup, backend, limits, current and peak memory, and its latest samples.\n"
-                "Only the job's owner and root may see it; a job that ended a moment ago is still shown.\n"
-                "\n"
-                "      --json         GetJob's dictionary as a JSON object, with the same keys; LastSamples\n"
-                "                     as objects of elapsed_usec, working_set_bytes and processes\n"
-                "      --socket PATH  only the daemon on this control socket\n"
-                "      --system       only the daemon on the system bus\n"
-                "  -h, --help         show this help\n"
-                "\n"
-                "Exit status: 0; 1 when the daemon refused (not your job, no such job) or failed; 2 for a\n"
-                "usage error; 3 when no daemon answered.\n");
-}
 
 static bool show_ends_with(const char *s, const char *suffix) {
         size_t n = strlen(s), k = strlen(suffix);
@@ -110,6 +95,37 @@ static const char *show_format(const char *key, json_t *v, char *buf, size_t siz
         return buf;
 }
 
+/* GetJob's keys are for programs, with the unit in the name ("GraceUSec", "LimitBytes"); people read
+ * "Grace: 10s" and "Limit: 100 MiB": the unit goes (the value says it) and the words part. */
+static void show_label(const char *key, char *buf, size_t size) {
+        static const struct {
+                const char *key, *label;
+        } acronyms[] = {
+                { "Uid", "UID" },
+                { "Pid", "PID" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(acronyms); i++)
+                if (strcmp(key, acronyms[i].key) == 0) {
+                        snprintf(buf, size, "%s", acronyms[i].label);
+                        return;
+                }
+        size_t n = strlen(key);
+        static const char *const units[] = { "USec", "Bytes" };
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (show_ends_with(key, units[i]) && n > strlen(units[i])) {
+                        n -= strlen(units[i]);
+                        break;
+                }
+        size_t k = 0;
+        for (size_t i = 0; i < n && k + 2 < size; i++) {
+                bool word = i > 0 && isupper((unsigned char) key[i]) && islower((unsigned char) key[i - 1]);
+                if (word)
+                        buf[k++] = ' ';
+                buf[k++] = word ? (char) tolower((unsigned char) key[i]) : key[i];
+        }
+        buf[k] = 0;
+}
+
 static void show_print_samples(json_t *samples, json_int_t total) {
         size_t n = json_array_size(samples);
         if (n == 0)
@@ -132,8 +148,11 @@ static void show_print(json_t *props, json_t *keys) {
         int width = 0;
         size_t i;
         json_t *k;
-        json_array_foreach(keys, i, k)
-                width = MAX(width, (int) strlen(json_string_value(k)) + 1);
+        char label[64];
+        json_array_foreach(keys, i, k) {
+                show_label(json_string_value(k), label, sizeof(label));
+                width = MAX(width, (int) strlen(label) + 1);
+        }
         json_t *samples = NULL;
         json_array_foreach(keys, i, k) {
                 const char *key = json_string_value(k);
@@ -144,8 +163,9 @@ static void show_print(json_t *props, json_t *keys) {
                         continue;
                 }
                 char buf[256];
-                printf("%s:%*s ", key, width - (int) strlen(key) - 1, "");
-                ctl_fputs_printable(show_format(key, v, buf, sizeof(buf)), stdout);
+                show_label(key, label, sizeof(label));
+                printf("%s:%*s ", label, width - (int) strlen(label) - 1, "");
+                escape_control_fputs(show_format(key, v, buf, sizeof(buf)), stdout);
                 putchar('\n');
         }
         if (samples)
@@ -182,18 +202,10 @@ static int show_read(sd_bus_message *reply, json_t **ret_props, json_t **ret_key
         return 0;
 }
 
-int verb_show(int argc, char **argv) {
-        struct ctl_args a;
-        int r = ctl_parse_args(argc, argv, CTL_OPT_JSON, 1, SHOW_USAGE, show_help, &a);
-        if (r != 0)
-                return r > 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
-        uint64_t id;
-        if (ctl_parse_job_id(a.args[0], &id) < 0)
-                return CTL_EXIT_USAGE;
-
+static int show_exec(const struct ctl_args *a) {
         _cleanup_bus_ sd_bus *bus = NULL;
         _cleanup_message_ sd_bus_message *reply = NULL;
-        r = ctl_call(&a, &bus, "GetJob", &reply, "t", id);
+        int r = ctl_call(a, &bus, "GetJob", &reply, "t", a->job);
         if (r != 0)
                 return r;
 
@@ -203,8 +215,26 @@ int verb_show(int argc, char **argv) {
                 log_error_errno(r, "cannot read the daemon's answer to GetJob: %m");
                 return CTL_EXIT_REFUSED;
         }
-        if (a.json)
+        if (a->json)
                 return ctl_print_json(props);
         show_print(props, keys);
         return ctl_finish_stdout(CTL_EXIT_OK);
 }
+
+const struct ctl_verb verb_show = {
+        .name = "show",
+        .usage = SHOW_USAGE,
+        .help = "Shows everything memguardd knows of job JOB (an id from 'memguard status'): owner, state,\n"
+                "profile, command, cgroup, backend, limits, current and peak memory, and its latest samples.\n"
+                "Only the job's owner and root may see it; a job that ended a moment ago is still shown.\n"
+                "\n"
+                "      --json         GetJob's dictionary as a JSON object, with the same keys; LastSamples\n"
+                "                     as objects of elapsed_usec, working_set_bytes and processes\n"
+                CTL_HELP_TRANSPORT
+                "\n"
+                "Exit status: 0; 1 when the daemon refused (not your job, no such job) or failed; 2 for a\n"
+                "usage error; 3 when no daemon answered.\n",
+        .options = CTL_OPT_JSON | CTL_OPT_JOB,
+        .n_args = 1,
+        .exec = show_exec,
+};

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "escape.h"
 #include "log.h"
 #include "units.h"
 #include "verbs.h"
@@ -24,24 +25,6 @@ struct status_job {
         bool visible;             /* ours (or we are root): the daemon gave its command and numbers */
 };
 
-static void status_help(FILE *f) {
-        fprintf(f,
-                "Usage: " STATUS_USAGE "\n"
-                "\n"
-                "Lists the running jobs memguardd supervises: id, user, state, current and peak memory, limit,\n"
-                "profile and command. Everyone sees every job; the command and the numbers only of their own\n"
-                "(root: of all).\n"
-                "\n"
-                "      --json         a JSON array of objects: id, user, uid, state, profile, command,\n"
-                "                     current_bytes, peak_bytes, limit_bytes (0: none), path; null for what\n"
-                "                     is not yours to see\n"
-                "      --socket PATH  only the daemon on this control socket\n"
-                "      --system       only the daemon on the system bus\n"
-                "  -h, --help         show this help\n"
-                "\n"
-                "Exit status: 0; 1 when the daemon refused or failed; 2 for a usage error; 3 when no daemon\n"
-                "answered.\n");
-}
 
 static json_t *status_bytes_json(const struct status_job *j, uint64_t v) {
         return j->visible ? ctl_json_uint(v) : json_null();
@@ -106,20 +89,15 @@ static void status_print_table(const struct status_row *rows, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 for (int c = 0; c < COL_MAX - 1; c++)
                         printf("%*s  ", right[c] ? width[c] : -width[c], rows[i].cell[c]);
-                ctl_fputs_printable(rows[i].command, stdout);
+                escape_control_fputs(rows[i].command, stdout);
                 putchar('\n');
         }
 }
 
-int verb_status(int argc, char **argv) {
-        struct ctl_args a;
-        int r = ctl_parse_args(argc, argv, CTL_OPT_JSON, 0, STATUS_USAGE, status_help, &a);
-        if (r != 0)
-                return r > 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
-
+static int status_exec(const struct ctl_args *a) {
         _cleanup_bus_ sd_bus *bus = NULL;
         _cleanup_message_ sd_bus_message *reply = NULL;
-        r = ctl_call(&a, &bus, "ListJobs", &reply, NULL);
+        int r = ctl_call(a, &bus, "ListJobs", &reply, NULL);
         if (r != 0)
                 return r;
 
@@ -139,7 +117,7 @@ int verb_status(int argc, char **argv) {
                 if (r <= 0)
                         break;
                 j.visible = me == 0 || me == j.uid;
-                if (a.json) {
+                if (a->json) {
                         r = status_add_json(array, &j);
                         continue;
                 }
@@ -155,7 +133,7 @@ int verb_status(int argc, char **argv) {
                 log_error_errno(r, "cannot read the daemon's answer to ListJobs: %m");
                 return CTL_EXIT_REFUSED;
         }
-        if (a.json)
+        if (a->json)
                 return ctl_print_json(array);
         if (n == 0)
                 printf("No running jobs.\n");
@@ -163,3 +141,22 @@ int verb_status(int argc, char **argv) {
                 status_print_table(rows, n);
         return ctl_finish_stdout(CTL_EXIT_OK);
 }
+
+const struct ctl_verb verb_status = {
+        .name = "status",
+        .usage = STATUS_USAGE,
+        .help = "Lists the running jobs memguardd supervises: id, user, state, current and peak memory, limit,\n"
+                "profile and command. Everyone sees every job; the command and the numbers only of their own\n"
+                "(root: of all).\n"
+                "\n"
+                "      --json         a JSON array of objects: id, user, uid, state, profile, command,\n"
+                "                     current_bytes, peak_bytes, limit_bytes (0: none), path; null for what\n"
+                "                     is not yours to see\n"
+                CTL_HELP_TRANSPORT
+                "\n"
+                "Exit status: 0; 1 when the daemon refused or failed; 2 for a usage error; 3 when no daemon\n"
+                "answered.\n",
+        .options = CTL_OPT_JSON,
+        .n_args = 0,
+        .exec = status_exec,
+};

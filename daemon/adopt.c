@@ -47,6 +47,7 @@ struct adopt_options {
         uid_t uid;
         uint64_t start_usec;            /* from its record; 0: now */
         uint64_t peak_bytes;
+        uint64_t ceiling_bytes;         /* from its record: the cgroup it was started in still bounds it */
 };
 
 static struct adopt_options adopt_options_from_record(const struct state_job *s) {
@@ -64,6 +65,7 @@ static struct adopt_options adopt_options_from_record(const struct state_job *s)
                 .uid = s->uid,
                 .start_usec = s->start_realtime_usec,
                 .peak_bytes = s->peak_bytes,
+                .ceiling_bytes = s->ceiling_bytes,
         };
 }
 
@@ -95,6 +97,7 @@ static int adopt_cgroup(struct manager *m, const struct adopt_options *a) {
                 .argv = argv,
                 .backend = &bc,
                 .limits = &limits,
+                .ceiling_bytes = a->ceiling_bytes,
         };
         _cleanup_free_ char *why = NULL;
         struct mjob *j;
@@ -119,6 +122,7 @@ static int adopt_watched(struct manager *m, const char *child, const struct conf
                 a.watch = w->name;
                 a.source = MJOB_SOURCE_WATCH;
                 a.owned = false;
+                a.ceiling_bytes = 0;
                 int r = adopt_cgroup(m, &a);
                 state_job_done(&sj);
                 return r;
@@ -178,15 +182,56 @@ int adopt_scan_watches(struct manager *m) {
         return mount ? adopt_scan_dir(m, mount, root, root ? root : "/", 0) : 0;
 }
 
+/* Is path exactly parent/job-N? */
+static bool adopt_is_job_group(const char *path, const char *parent) {
+        if (!path || !parent)
+                return false;
+        size_t n = strcmp(parent, "/") == 0 ? 0 : strlen(parent);
+        if (strncmp(path, parent, n) != 0 || strncmp(path + n, "/job-", 5) != 0)
+                return false;
+        const char *d = path + n + 5;
+        return *d && strspn(d, "0123456789") == strlen(d);
+}
+
+/* A record names a cgroup we act on as root (its limit, signals to its processes): it must be one we
+ * could have made or found ourselves. A registered job's group is a job-N directly below our parent
+ * (its twin below the unified parent); a watched one matches a [watch] section; and a job of a user
+ * other than root has only that user's processes, so nobody gets to stop another user's. NULL when
+ * the record holds, else why not. */
+static const char *adopt_check_record(struct manager *m, const struct state_job *s, bool owned, const pid_t *pids,
+                                      size_t n) {
+        if (owned && !adopt_is_job_group(s->cgroup, m->parent_path))
+                return "its cgroup is not a job group of ours";
+        if (owned && s->unified_cgroup && !adopt_is_job_group(s->unified_cgroup, m->unified_parent_path))
+                return "its unified cgroup is not a job group of ours";
+        if (!owned && !conf_match_watch(m->conf, s->cgroup))
+                return "its cgroup matches no [watch] section";
+        if (s->uid == 0)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                struct procfs_status st;
+                if (procfs_read_status(m->sysroot, pids[i], &st) >= 0 && st.uid != s->uid)
+                        return "its cgroup holds another user's processes";
+        }
+        return NULL;
+}
+
 /* One job recorded before a restart: adopted again if its group still has processes. */
 static void adopt_record(struct manager *m, struct state_job *s) {
-        m->next_id = MAX(m->next_id, s->id + 1);
         struct adopt_options a = adopt_options_from_record(s);
         bool owned = a.owned;
         _cleanup_free_ pid_t *pids = NULL;
         size_t np = 0;
         _cleanup_free_ char *procs = manager_cgroup_dir(m, false, s->cgroup, "cgroup.procs");
         bool alive = procs && cgroup_read_pids(m->sysroot, procs, &pids, &np) >= 0 && np > 0;
+        const char *bad = adopt_check_record(m, s, owned, pids, np);
+        if (bad) {
+                log_warning("job record %" PRIu64 " (cgroup %s, uid %u) refused: %s", s->id, s->cgroup, (unsigned) s->uid,
+                            bad);
+                (void) state_remove(m->state_fd, s->id);
+                return;
+        }
+        m->next_id = MAX(m->next_id, s->id + 1);
         if (!alive && owned) {
                 /* It ended while we were away: tidy its groups. */
                 _cleanup_free_ char *dir = manager_cgroup_dir(m, false, s->cgroup, NULL);
@@ -199,17 +244,26 @@ static void adopt_record(struct manager *m, struct state_job *s) {
         if (!alive) {
                 log_info("job %" PRIu64 " (%s) ended while memguardd was not running", s->id,
                          s->command ? s->command : s->cgroup);
-                (void) state_remove(m->state_dir, s->id);
+                (void) state_remove(m->state_fd, s->id);
         } else if (adopt_cgroup(m, &a) < 0)
-                (void) state_remove(m->state_dir, s->id);
+                (void) state_remove(m->state_fd, s->id);
 }
 
 /* A job's record kept on its cgroup, if there is a good one. */
 static int adopt_read_xattr(struct manager *m, const char *cgroup, struct state_job *ret) {
         _cleanup_free_ char *dir = manager_cgroup_dir(m, false, cgroup, NULL);
         _cleanup_free_ char *text = NULL;
-        if (!dir || cgroup_get_xattr(m->sysroot, dir, STATE_XATTR, &text) < 0)
+        uid_t owner = 0;
+        if (!dir)
                 return -ENODATA;
+        /* Whoever owns a cgroup (a delegated subtree's user) may set its user.* attributes: only a
+         * group owned by root or by us holds a record of ours. */
+        if (cgroup_get_xattr(m->sysroot, dir, STATE_XATTR, &owner, &text) < 0 || (owner != 0 && owner != geteuid())) {
+                free(text);
+                text = NULL;
+                if (cgroup_get_xattr(m->sysroot, dir, STATE_XATTR_OLD, NULL, &text) < 0)
+                        return -ENODATA;
+        }
         int r = state_parse(text, ret);
         if (r < 0)
                 return r;
@@ -227,7 +281,7 @@ static int adopt_read_xattr(struct manager *m, const char *cgroup, struct state_
 void adopt_records(struct manager *m) {
         struct state_job *all = NULL;
         size_t n = 0, bad = 0;
-        int r = state_load_all(m->state_dir, &all, &n, &bad);
+        int r = state_load_all(m->state_fd, &all, &n, &bad);
         if (r < 0)
                 log_warning_errno(r, "cannot read the job records in %s: %m", m->state_dir);
         if (bad > 0)

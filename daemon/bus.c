@@ -752,14 +752,12 @@ int bus_add_objects(struct bus *b, sd_bus *sd, bool system) {
         return r;
 }
 
-int bus_new(struct manager *m, struct bus **ret) {
+/* The listener goes last: a bus that failed to start must not be left behind in the manager's list. */
+static int bus_start(struct manager *m, bool connect, struct bus **ret) {
         _cleanup_(bus_freep) struct bus *b = calloc(1, sizeof(*b));
         if (!b)
                 return log_oom();
         b->m = m;
-        int r = manager_add_listener(m, &(struct manager_listener) { .job_event = bus_job_event, .userdata = b });
-        if (r < 0)
-                return r;
         struct transport_options o = {
                 .loop = m->loop,
                 .socket_path = m->socket_path,
@@ -767,11 +765,21 @@ int bus_new(struct manager *m, struct bus **ret) {
                 .on_connection = bus_on_connection,
                 .userdata = b,
         };
-        r = transport_new(&o, &b->transport);
+        int r = connect ? transport_new(&o, &b->transport) : 0;
+        if (r >= 0)
+                r = manager_add_listener(m, &(struct manager_listener) { .job_event = bus_job_event, .userdata = b });
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(b);
         return 0;
+}
+
+int bus_new(struct manager *m, struct bus **ret) {
+        return bus_start(m, true, ret);
+}
+
+int bus_new_unconnected(struct manager *m, struct bus **ret) {
+        return bus_start(m, false, ret);
 }
 
 struct bus *bus_free(struct bus *b) {

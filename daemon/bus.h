@@ -23,6 +23,8 @@ struct manager;
  * answers, and sends the interface's signals about jobs. Only a socket that cannot be set up is an
  * error (logged). */
 int bus_new(struct manager *m, struct bus **ret);
+/* The same without a transport: for a caller that attaches connections itself (bus_add_objects). */
+int bus_new_unconnected(struct manager *m, struct bus **ret);
 /* After manager_free(): pending FinishJob calls were answered when their jobs were freed. */
 struct bus *bus_free(struct bus *b);
 static inline void bus_freep(struct bus **b) {

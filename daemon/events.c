@@ -19,24 +19,34 @@ void events_job(const struct mjob *j, int level, const char *message_id, uint64_
         va_end(ap);
 
         const char *command = mjob_command(j), *cgroup = mjob_cgroup(j), *profile = mjob_profile(j);
-        struct log_field f[9] = {
+        uint64_t limit = mjob_limits(j)->max_bytes, peak = mjob_peak_bytes(j);
+        struct log_field f[12] = {
                 { .name = "MEMGUARD_JOB" }, { .name = "MEMGUARD_USER" }, { .name = "MEMGUARD_PROFILE" }, { .name = "MEMGUARD_LIMIT_BYTES" },
                 { .name = "MEMGUARD_CURRENT_BYTES" }, { .name = "MEMGUARD_PEAK_BYTES" }, { .name = "MEMGUARD_CGROUP" },
-                { .name = "MEMGUARD_COMMAND" }, { .name = "OBJECT_PID" },
+                { .name = "MEMGUARD_COMMAND" }, { .name = "MEMGUARD_LIMIT" }, { .name = "MEMGUARD_CURRENT" },
+                { .name = "MEMGUARD_PEAK" }, { .name = "OBJECT_PID" },
         };
-        size_t n = 8;
+        size_t n = 11;
         snprintf(f[0].value, sizeof(f[0].value), "%" PRIu64, mjob_id(j));
         snprintf(f[1].value, sizeof(f[1].value), "%s", mjob_user(j));
         snprintf(f[2].value, sizeof(f[2].value), "%s", profile ? profile : "");
-        snprintf(f[3].value, sizeof(f[3].value), "%" PRIu64, mjob_limits(j)->max_bytes);
+        snprintf(f[3].value, sizeof(f[3].value), "%" PRIu64, limit);
         snprintf(f[4].value, sizeof(f[4].value), "%" PRIu64, current_bytes);
-        snprintf(f[5].value, sizeof(f[5].value), "%" PRIu64, mjob_peak_bytes(j));
+        snprintf(f[5].value, sizeof(f[5].value), "%" PRIu64, peak);
         snprintf(f[6].value, sizeof(f[6].value), "%s", cgroup ? cgroup : "");
         snprintf(f[7].value, sizeof(f[7].value), "%s", command ? command : "");
+        /* The same sizes for people: journalctl -x shows the catalog text with these, the _BYTES
+         * fields stay for scripts. */
+        if (limit > 0)
+                units_format_size(f[8].value, limit);
+        else
+                snprintf(f[8].value, sizeof(f[8].value), "none");
+        units_format_size(f[9].value, current_bytes);
+        units_format_size(f[10].value, peak);
         /* journald adds OBJECT_COMM/EXE/... for a live pid: worth it while the root runs. */
         if (mjob_pid(j) > 0) {
-                snprintf(f[8].value, sizeof(f[8].value), "%d", (int) mjob_pid(j));
-                n = 9;
+                snprintf(f[11].value, sizeof(f[11].value), "%d", (int) mjob_pid(j));
+                n = 12;
         }
         log_struct(level, message_id, f, n, "job %" PRIu64 " (%s): %s", mjob_id(j), command ? command : "?", msg);
 }
@@ -111,6 +121,16 @@ static void events_job_event(struct manager *m, struct mjob *j, const struct mjo
                 break;
         case MJOB_EVENT_LEFTOVERS:
                 log_info("job %" PRIu64 ": %s", mjob_id(j), ev->message);
+                break;
+        case MJOB_EVENT_SAMPLE_ERROR:
+                log_warning("job %" PRIu64 ": %s", mjob_id(j), ev->message);
+                break;
+        case MJOB_EVENT_GROUP_GONE:
+                /* Schedulers remove a job's cgroup as soon as it empties: only a guard that changes is news. */
+                if (ev->count > 0)
+                        log_warning("job %" PRIu64 ": %s", mjob_id(j), ev->message);
+                else
+                        log_info("job %" PRIu64 ": %s", mjob_id(j), ev->message);
                 break;
         case MJOB_EVENT_ENDED:
                 events_ended(j, ev);

@@ -26,6 +26,7 @@ struct mjob;
 int events_listen(struct manager *m);
 
 /* One record about a job, with MEMGUARD_JOB, MEMGUARD_USER, MEMGUARD_PROFILE, MEMGUARD_LIMIT_BYTES,
- * MEMGUARD_CURRENT_BYTES, MEMGUARD_PEAK_BYTES, MEMGUARD_CGROUP, MEMGUARD_COMMAND and OBJECT_PID. */
+ * MEMGUARD_CURRENT_BYTES, MEMGUARD_PEAK_BYTES, MEMGUARD_CGROUP, MEMGUARD_COMMAND, the three sizes
+ * formatted (MEMGUARD_LIMIT, "none" for no limit; MEMGUARD_CURRENT; MEMGUARD_PEAK) and OBJECT_PID. */
 void events_job(const struct mjob *j, int level, const char *message_id, uint64_t current_bytes,
                 const char *format, ...) _printf_(5, 6);

@@ -125,7 +125,8 @@ static void kevents_job_event(struct manager *m, struct mjob *j, const struct mj
         struct kevents *k = userdata;
         if (ev->type == MJOB_EVENT_ADDED)
                 kevents_watch_job(k, j);
-        else if (ev->type == MJOB_EVENT_ENDED || ev->type == MJOB_EVENT_FREED)
+        /* A removed cgroup's notifications went with it (and its files may poll as errors). */
+        else if (ev->type == MJOB_EVENT_ENDED || ev->type == MJOB_EVENT_FREED || ev->type == MJOB_EVENT_GROUP_GONE)
                 kevents_unwatch_job(k, j);
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 
+#include "cgroup-escape.h"
 #include "cgroup.h"
 #include "conf.h"
 #include "job.h"
@@ -203,7 +204,7 @@ struct mjob *manager_find_pid(struct manager *m, pid_t pid) {
 
 /* The profile a client's job runs under: the one it named, or the first rule that matches it. */
 static int manager_match_profile(struct manager *m, const struct manager_register *reg,
-                                 const struct conf_profile **ret, char **reterr) {
+                                 const struct cgroup_layout *l, const struct conf_profile **ret, char **reterr) {
         if (reg->profile && *reg->profile) {
                 *ret = conf_profile(m->conf, reg->profile);
                 if (!*ret) {
@@ -219,18 +220,75 @@ static int manager_match_profile(struct manager *m, const struct manager_registe
         char tmp[1024];
         gid_t gid = getpwuid_r(reg->uid, &pw, tmp, sizeof(tmp), &res) == 0 && res ? res->pw_gid : (gid_t) -1;
         /* Rules by cgroup see where the job was started: a user's session, a scheduler's step. */
-        _cleanup_(cgroup_layout_done) struct cgroup_layout l = {};
-        const char *where = NULL;
-        if (cgroup_layout_read(m->sysroot, reg->pid, &l) >= 0)
-                where = m->backend_kind == BACKEND_CGROUP1 ? l.v1_memory_path : l.v2_path;
+        const char *where = m->backend_kind == BACKEND_CGROUP1 ? l->v1_memory_path : l->v2_path;
         *ret = conf_match(m->conf, reg->uid, gid, cmd, where);
         return 0;
+}
+
+/* A job never leaves the limits of the cgroup it was started in. Moving it into a job group of ours
+ * would, so the memory ceilings set between its cgroup and our parent become the job's ceiling
+ * (*ret, 0: none). Other limits (memory.high and swap, cpu, io, cpuset on cgroup2) cannot be carried
+ * over: a caller who could not leave them by itself is refused, root is told. pids.max is not looked
+ * at: systemd sets it on every slice, and a job's processes are few. */
+static int manager_inherited_ceiling(struct manager *m, uid_t uid, pid_t pid, const struct cgroup_layout *l,
+                                     uint64_t *ret, char **reterr) {
+        *ret = 0;
+        if (m->backend_kind == BACKEND_PROCFS)
+                return 0;  /* nothing is moved */
+        bool v2 = m->backend_kind == BACKEND_CGROUP2;
+        const struct {
+                const char *mount, *root, *from, *to;
+                bool v2;
+        } trees[] = {
+                { v2 ? m->layout.v2_mount : m->layout.v1_memory_mount, v2 ? m->layout.v2_root : m->layout.v1_memory_root,
+                  v2 ? l->v2_path : l->v1_memory_path, m->parent_path, v2 },
+                /* cgroup1 hosts: the job's twin in the unified tree, where controllers may be too. */
+                { v2 ? NULL : m->layout.v2_mount, m->layout.v2_root, l->v2_path, m->unified_parent_path, true },
+        };
+        uint64_t least = UINT64_MAX;
+        for (size_t i = 0; i < ELEMENTSOF(trees); i++) {
+                if (!trees[i].mount || !trees[i].to)
+                        continue;
+                if (!trees[i].from) {
+                        backend_errorf(reterr, "cannot tell which cgroup process %d runs in", (int) pid);
+                        return -ESRCH;
+                }
+                struct cgroup_escape e;
+                int r = cgroup_escape_read(m->sysroot, trees[i].mount, trees[i].root, trees[i].v2, trees[i].from,
+                                           trees[i].to, &e);
+                if (r < 0)
+                        return r;
+                if (e.other && uid != 0) {
+                        backend_errorf(reterr, "memguardd will not move process %d out of the limits it runs under "
+                                       "(%s); guard it where it is with 'memguard run --no-daemon'", (int) pid, e.other);
+                        cgroup_escape_done(&e);
+                        return -EPERM;
+                }
+                if (e.other)
+                        log_warning("process %d of uid 0 leaves a limit it ran under (%s) for its job group", (int) pid,
+                                    e.other);
+                if (e.memory_bytes < least) {
+                        char b[UNITS_SIZE_MAX];
+                        least = e.memory_bytes;
+                        log_info("process %d: the job's memory ceiling is at most %s, as on %s where it was started",
+                                 (int) pid, units_format_size(b, least), e.memory_where);
+                }
+                cgroup_escape_done(&e);
+        }
+        *ret = least == UINT64_MAX ? 0 : least;
+        return 0;
+}
+
+static void manager_apply_ceiling(uint64_t ceiling, struct policy_limits *l) {
+        if (ceiling > 0 && (l->max_bytes == 0 || l->max_bytes > ceiling))
+                l->max_bytes = ceiling;
 }
 
 /* A new group of our own for the job. A group of that name may be left from another daemon (another
  * state directory): skip it. */
 static int manager_add_registered(struct manager *m, const struct manager_register *reg, const char *profile,
-                                  const struct policy_limits *limits, struct mjob **ret, char **reterr) {
+                                  const struct policy_limits *limits, uint64_t ceiling, struct mjob **ret,
+                                  char **reterr) {
         for (int attempt = 0;; attempt++) {
                 char group[64];
                 snprintf(group, sizeof(group), "job-%" PRIu64, m->next_id);
@@ -251,6 +309,7 @@ static int manager_add_registered(struct manager *m, const struct manager_regist
                         .limits = limits,
                         .asked = reg->asked,
                         .limit_exit_code = reg->limit_exit_code,
+                        .ceiling_bytes = ceiling,
                 };
                 int r = manager_add_job(m, &o, ret, reterr);
                 if (r != -EEXIST || attempt >= 100)
@@ -261,16 +320,23 @@ static int manager_add_registered(struct manager *m, const struct manager_regist
 
 int manager_register_job(struct manager *m, const struct manager_register *reg, struct mjob **ret, char **reterr) {
         _cleanup_close_ int fd = reg->pidfd;
+        _cleanup_(cgroup_layout_done) struct cgroup_layout l = {};
+        (void) cgroup_layout_read(m->sysroot, reg->pid, &l);
         const struct conf_profile *p;
-        int r = manager_match_profile(m, reg, &p, reterr);
+        int r = manager_match_profile(m, reg, &l, &p, reterr);
+        if (r < 0)
+                return r;
+        uint64_t ceiling;
+        r = manager_inherited_ceiling(m, reg->uid, reg->pid, &l, &ceiling, reterr);
         if (r < 0)
                 return r;
         struct policy_limits limits;
         manager_limits_from_profile(m, p, &limits);
         policy_limits_apply_asked(reg->asked, reg->uid == 0, &limits);
+        manager_apply_ceiling(ceiling, &limits);
 
         struct mjob *j;
-        r = manager_add_registered(m, reg, p->name, &limits, &j, reterr);
+        r = manager_add_registered(m, reg, p->name, &limits, ceiling, &j, reterr);
         if (r < 0)
                 return r;
         r = mjob_adopt_pid(j, reg->pid, TAKE_FD(fd), reterr);
@@ -306,6 +372,10 @@ void manager_check_host(struct manager *m) {
         uint64_t total = 0, avail = 0;
         if (procfs_read_meminfo(m->sysroot, &total, &avail) < 0 || avail >= reserve)
                 return;
+        /* The largest job now, not as it was at its last turn: a job on a long fixed interval must not
+         * hide behind an old sample while a smaller one is stopped in its place. */
+        for (size_t i = 0; i < m->n_jobs; i++)
+                mjob_sample_now(m->jobs[i]);
         struct mjob *victim = manager_largest_job(m);
         if (!victim)
                 return;
@@ -373,6 +443,7 @@ static void manager_reapply(struct manager *m, struct mjob *j) {
         manager_limits_from_profile(m, p, &l);
         /* What the client asked for still holds, within what the new profile allows. */
         policy_limits_apply_asked(mjob_asked(j), mjob_uid(j) == 0, &l);
+        manager_apply_ceiling(mjob_ceiling_bytes(j), &l);
         mjob_apply(j, &l, p->action == CONF_ACTION_FREEZE, p->log_every_usec, p->spike_rate_bytes_per_sec);
 }
 
@@ -535,6 +606,7 @@ int manager_new(const struct manager_options *o, struct manager **ret) {
         if (!m)
                 return log_oom();
         m->next_id = 1;
+        m->state_fd = -1;
         m->config_path = strdup(o->config_path ? o->config_path : CONF_PATH_DEFAULT);
         m->dropin_dir = o->dropin_dir ? strdup(o->dropin_dir) : NULL;
         if (!m->config_path || (o->dropin_dir && !m->dropin_dir))
@@ -579,6 +651,7 @@ struct manager *manager_free(struct manager *m) {
                 ev_timer_stop(m->loop, &m->watchdog_timer);
                 ev_timer_stop(m->loop, &m->reap_timer);
         }
+        safe_close(m->state_fd);
         cgroup_layout_done(&m->layout);
         conf_free(m->conf);
         sysroot_free(m->sysroot);
@@ -612,8 +685,9 @@ int manager_start(struct manager *m) {
                 ev_timer_start(m->loop, &m->watchdog_timer);
         }
 
-        /* Keep the supervisor itself out of swap when memory is tight: it is what frees memory. */
-        if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
+        /* Keep the supervisor itself out of swap when memory is tight: it is what frees memory. On fault:
+         * an allocation costs locked memory when it is used, not when it is made. */
+        if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0)
                 log_debug_errno(errno, "mlockall failed, continuing without: %m");
 
         size_t n = manager_count_active(m);

@@ -51,6 +51,8 @@ struct manager {
         char *unified_parent_path;
         char *socket_path;              /* from the config, or --socket */
         char *state_dir;
+        int state_fd;                   /* state-dir/jobs, opened and checked by state_listen(); records are
+                                         * opened relative to it; closed with the manager */
 
         struct mjob **jobs;             /* running jobs, and ended ones kept for their reports; newest first */
         size_t n_jobs;

@@ -35,6 +35,7 @@ struct mjob {
         char user[64];
         struct policy_limits asked;
         uint64_t start_realtime_usec;
+        uint64_t ceiling_bytes;
         bool ended;
         uint64_t ended_usec;
         int wait_status;
@@ -137,6 +138,12 @@ static void mjob_guard_event(struct guard *g, const struct guard_event *gev, voi
         case GUARD_EVENT_LEFTOVERS:
                 ev.type = MJOB_EVENT_LEFTOVERS;
                 break;
+        case GUARD_EVENT_SAMPLE_ERROR:
+                ev.type = MJOB_EVENT_SAMPLE_ERROR;
+                break;
+        case GUARD_EVENT_GROUP_GONE:
+                ev.type = MJOB_EVENT_GROUP_GONE;
+                break;
         default:
                 return;
         }
@@ -171,6 +178,7 @@ int mjob_new(struct ev_loop *loop, struct sysroot *s, enum backend_kind kind, co
         mjob_user_name(o->uid, j->user, sizeof(j->user));
         if (o->asked)
                 j->asked = *o->asked;
+        j->ceiling_bytes = o->ceiling_bytes;
         j->wait_status = -1;
         j->limit_exit_code = o->limit_exit_code > 0 ? o->limit_exit_code : POLICY_EXIT_LIMIT;
         j->log_every_usec = o->log_every_usec;
@@ -296,6 +304,10 @@ pid_t mjob_pid(const struct mjob *j) {
 
 uint64_t mjob_start_realtime_usec(const struct mjob *j) {
         return j->start_realtime_usec;
+}
+
+uint64_t mjob_ceiling_bytes(const struct mjob *j) {
+        return j->ceiling_bytes;
 }
 
 uint64_t mjob_current_bytes(const struct mjob *j) {
@@ -446,6 +458,11 @@ void mjob_request_stop(struct mjob *j, enum policy_reason reason, int sig) {
 void mjob_poke(struct mjob *j, bool detail) {
         if (!j->ended)
                 guard_poke(j->guard, detail);
+}
+
+void mjob_sample_now(struct mjob *j) {
+        if (!j->ended && j->guard->state.stage == POLICY_STAGE_RUNNING)
+                guard_sample_now(j->guard);
 }
 
 void mjob_saved(struct mjob *j) {

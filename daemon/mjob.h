@@ -36,6 +36,8 @@ enum mjob_event_type {
         MJOB_EVENT_FROZEN,              /* by the ladder (action freeze) or on request */
         MJOB_EVENT_THAWED,
         MJOB_EVENT_LEFTOVERS,           /* the root exited with processes left: they are being ended */
+        MJOB_EVENT_SAMPLE_ERROR,        /* sampling failed (said once per kind of failure) */
+        MJOB_EVENT_GROUP_GONE,          /* its cgroup was removed under it; count: 1 when still guarded */
         MJOB_EVENT_ENDED,               /* nothing of it is left; its report stays a while */
         MJOB_EVENT_DETACHED,            /* memguardd stops and leaves it running, to take it up again */
         MJOB_EVENT_FREED,               /* the record goes: forget it */
@@ -70,6 +72,7 @@ struct mjob_options {
         const struct policy_limits *limits;
         const struct policy_limits *asked; /* what the client asked for (kept across reloads), or NULL */
         int limit_exit_code;            /* what the client wants for a limit stop; 0: the default */
+        uint64_t ceiling_bytes;         /* the least memory ceiling of the cgroups it was started in, 0: none */
         bool freeze_instead;            /* the profile's action is freeze */
         uint64_t log_every_usec;        /* MJOB_EVENT_USAGE this often; 0: never */
         uint64_t spike_rate_bytes_per_sec; /* MJOB_EVENT_SPIKE from this rate; 0: never */
@@ -103,6 +106,8 @@ const char *mjob_command(const struct mjob *j);
 const char *mjob_backend_name(const struct mjob *j);
 pid_t mjob_pid(const struct mjob *j);
 uint64_t mjob_start_realtime_usec(const struct mjob *j);
+/* The least memory ceiling of the cgroups it was started in (it never leaves those), 0: none. */
+uint64_t mjob_ceiling_bytes(const struct mjob *j);
 
 /* How it is. */
 uint64_t mjob_current_bytes(const struct mjob *j);
@@ -136,6 +141,8 @@ void mjob_apply(struct mjob *j, const struct policy_limits *l, bool freeze_inste
 void mjob_request_stop(struct mjob *j, enum policy_reason reason, int sig);
 /* Sample now, out of turn (the kernel said something changed); detail: every process too. */
 void mjob_poke(struct mjob *j, bool detail);
+/* Sample now and act on it, before returning (a decision across jobs needs fresh numbers). */
+void mjob_sample_now(struct mjob *j);
 /* The record was written with the peak it has now (MJOB_EVENT_PEAK compares with it). */
 void mjob_saved(struct mjob *j);
 /* The daemon stops: leave the job's groups where they are. */

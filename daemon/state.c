@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "cgroup.h"
 #include "log.h"
 #include "macro.h"
@@ -31,14 +32,59 @@ void state_job_done(struct state_job *s) {
         *s = (struct state_job) {};
 }
 
-static int state_mkdirs(const char *state_dir) {
-        char p[4096];
-        if (snprintf(p, sizeof(p), "%s/jobs", state_dir) >= (int) sizeof(p))
+/* A directory nobody but root or uid could have filled: a real directory (not a symlink), owned by one
+ * of them, writable by neither group nor others. */
+static int state_check_dir(int fd, const char *path, uid_t uid, char **reterr) {
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (st.st_uid != 0 && st.st_uid != uid) {
+                backend_errorf(reterr, "the state directory %s is owned by uid %u, not by root or memguardd's user: "
+                               "refusing to trust the job records in it", path, (unsigned) st.st_uid);
+                return -EPERM;
+        }
+        if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+                backend_errorf(reterr, "the state directory %s is writable by %s (mode %04o): refusing to trust the "
+                               "job records in it; make it 0755 or stricter", path,
+                               st.st_mode & S_IWOTH ? "others" : "its group", (unsigned) (st.st_mode & 07777));
+                return -EPERM;
+        }
+        return 0;
+}
+
+/* mkdir, then open without following a symlink planted in its place. */
+static int state_open_dir(int at, const char *name, const char *path, mode_t mode, uid_t uid, char **reterr) {
+        if (mkdirat(at, name, mode) < 0 && errno != EEXIST) {
+                int r = -errno;
+                backend_errorf(reterr, "cannot create the state directory %s: %s", path, strerror(-r));
+                return r;
+        }
+        int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+                int r = -errno;
+                backend_errorf(reterr, "cannot open the state directory %s: %s", path,
+                               r == -ELOOP || r == -ENOTDIR ? "it is not a directory (a symlink?)" : strerror(-r));
+                return r;
+        }
+        int r = state_check_dir(fd, path, uid, reterr);
+        if (r < 0) {
+                safe_close(fd);
+                return r;
+        }
+        return fd;
+}
+
+int state_open(const char *state_dir, uid_t uid, int *ret_fd, char **reterr) {
+        char jobs[4096];
+        if (snprintf(jobs, sizeof(jobs), "%s/jobs", state_dir) >= (int) sizeof(jobs))
                 return -ENAMETOOLONG;
-        if (mkdir(state_dir, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        if (mkdir(p, 0700) < 0 && errno != EEXIST)
-                return -errno;
+        _cleanup_close_ int top = state_open_dir(AT_FDCWD, state_dir, state_dir, 0755, uid, reterr);
+        if (top < 0)
+                return top;
+        int fd = state_open_dir(top, "jobs", jobs, 0700, uid, reterr);
+        if (fd < 0)
+                return fd;
+        *ret_fd = fd;
         return 0;
 }
 
@@ -75,6 +121,8 @@ int state_format(const char *state_dir, const struct mjob *j, char **ret) {
         json_object_set_new(o, "uid", json_integer((json_int_t) mjob_uid(j)));
         json_object_set_new(o, "start_realtime_usec", json_integer((json_int_t) mjob_start_realtime_usec(j)));
         json_object_set_new(o, "peak_bytes", json_integer((json_int_t) mjob_peak_bytes(j)));
+        if (mjob_ceiling_bytes(j) > 0)
+                json_object_set_new(o, "ceiling_bytes", json_integer((json_int_t) mjob_ceiling_bytes(j)));
         json_object_set_new(o, "limits", state_limits(mjob_limits(j)));
         char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(o);
@@ -84,32 +132,37 @@ int state_format(const char *state_dir, const struct mjob *j, char **ret) {
         return 0;
 }
 
-int state_save(const char *state_dir, uint64_t id, const char *text) {
-        int r = state_mkdirs(state_dir);
-        if (r < 0)
-                return r;
-        char path[4096], tmp[4096];
-        snprintf(path, sizeof(path), "%s/jobs/%" PRIu64 ".json", state_dir, id);
-        snprintf(tmp, sizeof(tmp), "%s/jobs/.%" PRIu64 ".json.tmp", state_dir, id);
-        /* Write, sync, rename: after a crash the file is either the old or the new one, never half. */
-        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+int state_save(int jobs_fd, uint64_t id, const char *text) {
+        if (jobs_fd < 0)
+                return -EBADF;
+        char name[64], tmp[64];
+        snprintf(name, sizeof(name), "%" PRIu64 ".json", id);
+        snprintf(tmp, sizeof(tmp), ".%" PRIu64 ".json.tmp", id);
+        /* Write, sync, rename: after a crash the file is either the old or the new one, never half. A
+         * fresh file (O_EXCL, no symlink followed) so nothing planted under the name is written through. */
+        if (unlinkat(jobs_fd, tmp, 0) < 0 && errno != ENOENT)
+                return -errno;
+        _cleanup_close_ int fd = openat(jobs_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
                 return -errno;
         size_t len = strlen(text);
-        r = write(fd, text, len) == (ssize_t) len ? 0 : -EIO;
+        ssize_t n = write(fd, text, len);
+        int r = n == (ssize_t) len ? 0 : n < 0 ? -errno : -EIO;
         if (r >= 0 && fsync(fd) < 0)
                 r = -errno;
-        if (r >= 0 && rename(tmp, path) < 0)
+        if (r >= 0 && renameat(jobs_fd, tmp, jobs_fd, name) < 0)
                 r = -errno;
         if (r < 0)
-                unlink(tmp);
+                (void) unlinkat(jobs_fd, tmp, 0);
         return r;
 }
 
-int state_remove(const char *state_dir, uint64_t id) {
-        char path[4096];
-        snprintf(path, sizeof(path), "%s/jobs/%" PRIu64 ".json", state_dir, id);
-        return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+int state_remove(int jobs_fd, uint64_t id) {
+        char name[64];
+        snprintf(name, sizeof(name), "%" PRIu64 ".json", id);
+        if (jobs_fd < 0)
+                return -EBADF;
+        return unlinkat(jobs_fd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
 }
 
 static char *state_get_str(json_t *o, const char *key) {
@@ -140,6 +193,8 @@ int state_parse(const char *text, struct state_job *ret) {
         r |= state_get_u64(o, "uid", &uid);
         r |= state_get_u64(o, "start_realtime_usec", &s.start_realtime_usec);
         r |= state_get_u64(o, "peak_bytes", &s.peak_bytes);
+        if (json_object_get(o, "ceiling_bytes"))
+                r |= state_get_u64(o, "ceiling_bytes", &s.ceiling_bytes);
         s.source = state_get_str(o, "source");
         s.cgroup = state_get_str(o, "cgroup");
         s.unified_cgroup = state_get_str(o, "unified_cgroup");
@@ -173,14 +228,19 @@ int state_parse(const char *text, struct state_job *ret) {
         return 0;
 }
 
-int state_load_all(const char *state_dir, struct state_job **ret, size_t *ret_n, size_t *ret_bad) {
-        char dir[4096];
-        snprintf(dir, sizeof(dir), "%s/jobs", state_dir);
+int state_load_all(int jobs_fd, struct state_job **ret, size_t *ret_n, size_t *ret_bad) {
         *ret = NULL;
         *ret_n = *ret_bad = 0;
-        DIR *d = opendir(dir);
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
+        if (jobs_fd < 0)
+                return -EBADF;
+        int dfd = openat(jobs_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        DIR *d = fdopendir(dfd);
+        if (!d) {
+                safe_close(dfd);
+                return -errno;
+        }
 
         struct state_job *all = NULL;
         size_t n = 0;
@@ -189,15 +249,16 @@ int state_load_all(const char *state_dir, struct state_job **ret, size_t *ret_n,
                 size_t len = strlen(de->d_name);
                 if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".json") != 0)
                         continue;
-                char path[4096 + 256];
-                snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-                _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+                _cleanup_close_ int fd = openat(jobs_fd, de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+                struct stat st;
                 _cleanup_free_ char *text = NULL;
                 struct state_job s;
-                if (fd < 0 || sysroot_read_fd(fd, &text, 1024 * 1024) < 0 || state_parse(text, &s) < 0) {
-                        char bad[sizeof(path) + 8];
-                        snprintf(bad, sizeof(bad), "%s.bad", path);
-                        (void) rename(path, bad);
+                /* Only a regular file: a fifo or device planted here must not hang or feed the daemon. */
+                if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || sysroot_read_fd(fd, &text, 1024 * 1024) < 0 ||
+                    state_parse(text, &s) < 0) {
+                        char bad[256 + 8];
+                        snprintf(bad, sizeof(bad), "%s.bad", de->d_name);
+                        (void) renameat(jobs_fd, de->d_name, jobs_fd, bad);
                         (*ret_bad)++;
                         continue;
                 }
@@ -221,7 +282,7 @@ static void state_job_save(struct manager *m, struct mjob *j) {
         uint64_t id = mjob_id(j);
         int r = state_format(m->state_dir, j, &text);
         if (r >= 0)
-                r = state_save(m->state_dir, id, text);
+                r = state_save(m->state_fd, id, text);
         if (r < 0)
                 log_warning_errno(r, "job %" PRIu64 ": cannot write its state under %s: %m", id, m->state_dir);
         if (text && mjob_cgroup(j) && m->backend_kind != BACKEND_PROCFS) {
@@ -245,7 +306,7 @@ static void state_job_event(struct manager *m, struct mjob *j, const struct mjob
                 state_job_save(m, j);
                 break;
         case MJOB_EVENT_ENDED:
-                (void) state_remove(m->state_dir, mjob_id(j));
+                (void) state_remove(m->state_fd, mjob_id(j));
                 break;
         default:
                 break;
@@ -253,5 +314,12 @@ static void state_job_event(struct manager *m, struct mjob *j, const struct mjob
 }
 
 int state_listen(struct manager *m) {
+        /* Records name cgroups we act on as root: only a directory nobody else could write is trusted. */
+        _cleanup_free_ char *why = NULL;
+        int r = state_open(m->state_dir, geteuid(), &m->state_fd, &why);
+        if (r < 0 && why)
+                return log_error_errno(r, "%s", why);
+        if (r < 0)
+                return log_error_errno(r, "cannot open the state directory %s: %m", m->state_dir);
         return manager_add_listener(m, &(struct manager_listener) { .job_event = state_job_event });
 }

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "log.h"
 #include "macro.h"
 #include "transport.h"
+#include "wire.h"
 
 /* One user may hold this many connections to the socket: a user opening connections in a loop must not
  * use up the daemon's descriptors and lock root (and everyone else) out. */
@@ -30,6 +32,23 @@
 #define TRANSPORT_ACCEPT_PAUSE_USEC (100 * USEC_PER_MSEC)
 /* A lost system bus (dbus-daemon restarted) is tried again this often; the socket keeps serving. */
 #define TRANSPORT_RECONNECT_USEC (5 * USEC_PER_SEC)
+/* The largest message a client may send on the socket. The interface's calls are tiny; the largest
+ * is RegisterJob with a command line of at most 256 KiB (BUS_ARGV_BYTES_MAX) in 4096 strings. sd-bus
+ * alone would take 128 MiB per message, in memory that is locked. */
+#define TRANSPORT_MESSAGE_MAX (512 * 1024)
+/* A connection's input waits while more than this many replies wait to be written: a client that
+ * sends calls and never reads the answers stops being served instead of filling the daemon. */
+#define TRANSPORT_REPLIES_MAX 16
+/* Signals queued to a listener that does not read them: past this many (some 256 bytes each), it is
+ * dropped. */
+#define TRANSPORT_WQUEUE_MAX 4096
+/* A message header that arrived in part is waited for this long, looking this often. */
+#define TRANSPORT_HOLD_MAX_USEC (10 * USEC_PER_SEC)
+#define TRANSPORT_HOLD_POLL_USEC (20 * USEC_PER_MSEC)
+/* The stream is checked before sd-bus reads it, but a header can still slip in between the check and
+ * sd-bus's read once, as the SASL exchange ends; if one call to sd-bus grows the heap by more than
+ * this, the connection is dropped at once, which frees what it took. Far above any reply. */
+#define TRANSPORT_GROWTH_MAX (32ULL << 20)
 
 struct transport_conn {
         struct transport *transport;
@@ -39,6 +58,13 @@ struct transport_conn {
         ev_timer timer;
         ev_prepare prepare;
         bool system;
+        /* The control socket's stream as checked before sd-bus reads it (not for the system bus, whose
+         * daemon enforces its own limits). */
+        struct wire wire;
+        bool checked;                   /* SO_PEEK_OFF works: the stream is checked */
+        bool held;                      /* a message header is incomplete: sd-bus must not read yet */
+        uint64_t held_since;
+        ev_timer hold_timer;
         struct transport_conn *next;
 };
 
@@ -96,20 +122,115 @@ static void transport_conn_free(struct transport_conn *c) {
         ev_io_stop(loop, &c->io);
         ev_timer_stop(loop, &c->timer);
         ev_prepare_stop(loop, &c->prepare);
+        ev_timer_stop(loop, &c->hold_timer);
         if (c->system)
                 ev_timer_start(loop, &t->reconnect);
         sd_bus_flush_close_unref(c->sd);
         free(c);
+        /* The daemon's memory is locked: what a connection took goes back to the system now. */
+        malloc_trim(0);
+}
+
+static uint64_t transport_queued(struct transport_conn *c) {
+        uint64_t n = 0;
+        (void) sd_bus_get_n_queued_write(c->sd, &n);
+        return n;
+}
+
+static uint64_t transport_heap(void) {
+        struct mallinfo2 mi = mallinfo2();
+        return mi.uordblks + mi.hblkhd;
+}
+
+/* Passes what arrived since the last look to the stream check. -EMSGSIZE/-EBADMSG: drop the client. */
+static int transport_peek(struct transport_conn *c) {
+        if (!c->checked)
+                return 0;
+        int fd = sd_bus_get_fd(c->sd);
+        uint8_t buf[4096];
+        for (;;) {
+                /* SO_PEEK_OFF: each peek starts where the last one ended, and the kernel moves that
+                 * place back as sd-bus reads, so every byte is seen once. */
+                ssize_t n = recv(fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+                if (n <= 0)
+                        return 0;  /* nothing more, the end, or an error: sd-bus will see those itself */
+                int r = wire_feed(&c->wire, buf, (size_t) n);
+                if (r < 0)
+                        return r;
+        }
+}
+
+static void transport_hold(struct transport_conn *c, bool hold) {
+        if (hold == c->held)
+                return;
+        c->held = hold;
+        struct ev_loop *loop = c->transport->loop;
+        if (hold) {
+                struct timespec ts;
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                c->held_since = (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+                ev_timer_set(&c->hold_timer, (double) TRANSPORT_HOLD_POLL_USEC / 1e6,
+                             (double) TRANSPORT_HOLD_POLL_USEC / 1e6);
+                ev_timer_start(loop, &c->hold_timer);
+        } else
+                ev_timer_stop(loop, &c->hold_timer);
+}
+
+/* sd-bus reads a message exactly to its end: with a header in part at the end of the stream, what
+ * comes before it (the peek offset says how much sd-bus has not read yet) is still safe to read. */
+static bool transport_may_read(struct transport_conn *c) {
+        if (wire_may_read(&c->wire))
+                return true;
+        int off = 0;
+        socklen_t len = sizeof(off);
+        if (getsockopt(sd_bus_get_fd(c->sd), SOL_SOCKET, SO_PEEK_OFF, &off, &len) < 0)
+                return false;
+        return off > 0 && (size_t) off > c->wire.header_len;
+}
+
+/* once: while replies wait, sd-bus is still called once per wakeup, to write them; it then reads at
+ * most one message, so the queue cannot grow faster than the client reads. */
+static int transport_process_one(struct transport_conn *c, bool *once) {
+        int r = transport_peek(c);
+        if (r < 0)
+                return log_debug_errno(r, "dropping a client whose message is too large or not D-Bus: %m");
+        transport_hold(c, !transport_may_read(c));
+        if (c->held)
+                return 0;
+        if (transport_queued(c) > TRANSPORT_REPLIES_MAX) {
+                if (!*once)
+                        return 0;
+                *once = false;
+        }
+        uint64_t before = c->checked ? transport_heap() : 0;
+        r = sd_bus_process(c->sd, NULL);
+        if (r > 0 && c->checked && transport_heap() > before + TRANSPORT_GROWTH_MAX)
+                return log_debug_errno(EMSGSIZE, "dropping a client whose message took too much memory: %m");
+        return r;
 }
 
 static void transport_process(struct transport_conn *c) {
         int r;
-        while ((r = sd_bus_process(c->sd, NULL)) > 0)
+        bool once = true;
+        while ((r = transport_process_one(c, &once)) > 0)
                 ;
         if (r < 0) {
                 log_debug_errno(r, "D-Bus connection closed: %m");
                 transport_conn_free(c);
         }
+}
+
+static void transport_hold_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct transport_conn *c = w->data;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t now = (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+        if (now - c->held_since >= TRANSPORT_HOLD_MAX_USEC) {
+                log_debug("dropping a client that left a message header unfinished");
+                transport_conn_free(c);
+                return;
+        }
+        transport_process(c);
 }
 
 static void transport_io_cb(struct ev_loop *loop, ev_io *w, int revents) {
@@ -124,9 +245,17 @@ static void transport_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
  * until its next timeout, which is absolute CLOCK_MONOTONIC. */
 static void transport_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents) {
         struct transport_conn *c = w->data;
+        if (transport_queued(c) > TRANSPORT_WQUEUE_MAX) {
+                log_debug("dropping a client that does not read what it is sent");
+                transport_conn_free(c);
+                return;
+        }
         int events = sd_bus_get_events(c->sd);
         if (events < 0)
                 return;
+        /* Input waits for a header's rest, or for the client to read its replies (transport_process_one). */
+        if (c->held || transport_queued(c) > TRANSPORT_REPLIES_MAX)
+                events &= ~POLLIN;
         int want = (events & POLLIN ? EV_READ : 0) | (events & POLLOUT ? EV_WRITE : 0);
         if (want != (c->io.events & (EV_READ | EV_WRITE))) {
                 ev_io_stop(loop, &c->io);
@@ -166,6 +295,9 @@ static int transport_attach(struct transport *t, sd_bus *sd, bool system) {
         c->timer.data = c;
         ev_prepare_init(&c->prepare, transport_prepare_cb);
         c->prepare.data = c;
+        ev_timer_init(&c->hold_timer, transport_hold_cb, 0., 0.);
+        c->hold_timer.data = c;
+        wire_init(&c->wire, TRANSPORT_MESSAGE_MAX);
         ev_prepare_start(t->loop, &c->prepare);
         c->next = t->conns;
         t->conns = TAKE_PTR(c);
@@ -210,6 +342,12 @@ static void transport_accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
                 safe_close(fd);
                 return;
         }
+        /* Peeks at the stream start where the last one ended (transport_peek). Without it (kernels
+         * before 4.4?) messages are not checked before sd-bus reads them. */
+        int zero = 0;
+        bool checked = setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)) >= 0;
+        if (!checked)
+                log_debug_errno(errno, "cannot set SO_PEEK_OFF, client messages are not checked: %m");
         sd_bus *sd = NULL;
         int r = sd_bus_new(&sd);
         if (r >= 0)
@@ -224,8 +362,10 @@ static void transport_accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
                 r = sd_bus_start(sd);
         if (r >= 0)
                 r = transport_attach(t, sd, false);
-        if (r >= 0)
+        if (r >= 0) {
                 t->conns->uid = cred.uid;
+                t->conns->checked = checked;
+        }
         if (r < 0) {
                 log_warning_errno(r, "cannot serve a connection on the control socket: %m");
                 if (sd)
@@ -264,7 +404,17 @@ static int transport_listen(struct transport *t, const char *path) {
                 return log_error_errno(EADDRINUSE, "another memguardd already serves %s", path);
         }
         safe_close(probe);
-        (void) unlink(path);
+        /* Only a stale socket is replaced: any other file at that path (a typo, a symlink, /etc/passwd)
+         * is someone's and stays. */
+        struct stat st;
+        if (lstat(path, &st) >= 0) {
+                if (!S_ISSOCK(st.st_mode)) {
+                        safe_close(fd);
+                        return log_error_errno(EEXIST, "%s exists and is not a socket: refusing to replace it with "
+                                               "the control socket", path);
+                }
+                (void) unlink(path);
+        }
         if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
                 int r = log_error_errno(errno, "cannot bind the control socket %s: %m", path);
                 safe_close(fd);

@@ -34,21 +34,21 @@ struct cgroup1 {
         bool mem_created, uni_created;
 };
 
-static int cgroup1_write(struct backend *b, const char *dir, const char *name, const char *value) {
+static int backend_cgroup1_write(struct backend *b, const char *dir, const char *name, const char *value) {
         _cleanup_free_ char *p = cgroup_join(dir, NULL, name);
         if (!p)
                 return -ENOMEM;
         return sysroot_write_cgroup(b->sysroot, p, value);
 }
 
-static int cgroup1_open_file(struct backend *b, const char *dir, const char *name, int flags) {
+static int backend_cgroup1_open_file(struct backend *b, const char *dir, const char *name, int flags) {
         _cleanup_free_ char *p = cgroup_join(dir, NULL, name);
         if (!p)
                 return -ENOMEM;
         return sysroot_open_cgroup(b->sysroot, p, flags);
 }
 
-static int cgroup1_set_limit(struct backend *b, uint64_t bytes) {
+static int backend_cgroup1_set_limit(struct backend *b, uint64_t bytes) {
         struct cgroup1 *c = b->data;
         char v[32];
         if (bytes == 0)
@@ -57,24 +57,24 @@ static int cgroup1_set_limit(struct backend *b, uint64_t bytes) {
                 snprintf(v, sizeof(v), "%" PRIu64, bytes);
         /* memsw must stay >= limit: raise memsw first when growing, lower it last when shrinking. The
          * kernel refuses the wrong order with EINVAL, so try both orders. */
-        int r = cgroup1_write(b, c->mem_dir, "memory.limit_in_bytes", v);
-        int s = cgroup1_write(b, c->mem_dir, "memory.memsw.limit_in_bytes", v);
+        int r = backend_cgroup1_write(b, c->mem_dir, "memory.limit_in_bytes", v);
+        int s = backend_cgroup1_write(b, c->mem_dir, "memory.memsw.limit_in_bytes", v);
         if (r < 0)
-                r = cgroup1_write(b, c->mem_dir, "memory.limit_in_bytes", v);
+                r = backend_cgroup1_write(b, c->mem_dir, "memory.limit_in_bytes", v);
         (void) s;  /* no swap accounting (swapaccount=0) is fine: no swap way around the limit then */
         return r;
 }
 
-static void cgroup1_close(struct backend *b);
+static void backend_cgroup1_close(struct backend *b);
 
-static char *cgroup1_path(const char *parent, const char *leaf) {
+static char *backend_cgroup1_path(const char *parent, const char *leaf) {
         char *p;
         if (asprintf(&p, "%s%s%s", parent, strcmp(parent, "/") == 0 ? "" : "/", leaf) < 0)
                 return NULL;
         return p;
 }
 
-static int cgroup1_open(struct backend *b, char **reterr) {
+static int backend_cgroup1_open(struct backend *b, char **reterr) {
         struct cgroup_layout l = {};
         int r = cgroup_layout_read(b->sysroot, 0, &l);
         if (r < 0) {
@@ -98,11 +98,12 @@ static int cgroup1_open(struct backend *b, char **reterr) {
         const char *adopt = b->config.adopt_path;
         const char *mem_parent = b->config.parent_path ? b->config.parent_path : l.v1_memory_path;
         const char *uni_parent = b->config.unified_parent_path ? b->config.unified_parent_path : l.v2_path;
-        c->mem_path = adopt ? strdup(adopt) : cgroup1_path(mem_parent, b->group_name);
+        c->mem_path = adopt ? strdup(adopt) : backend_cgroup1_path(mem_parent, b->group_name);
         c->mem_dir = c->mem_path ? cgroup_dir(l.v1_memory_mount, l.v1_memory_root, c->mem_path, NULL) : NULL;
         b->group_path = c->mem_path ? strdup(c->mem_path) : NULL;
         if (l.v2_mount && (adopt ? b->config.adopt_unified_path != NULL : uni_parent != NULL)) {
-                c->uni_path = adopt ? strdup(b->config.adopt_unified_path) : cgroup1_path(uni_parent, b->group_name);
+                c->uni_path = adopt ? strdup(b->config.adopt_unified_path)
+                                    : backend_cgroup1_path(uni_parent, b->group_name);
                 c->uni_dir = c->uni_path ? cgroup_dir(l.v2_mount, l.v2_root, c->uni_path, NULL) : NULL;
         }
         cgroup_layout_done(&l);
@@ -127,18 +128,18 @@ static int cgroup1_open(struct backend *b, char **reterr) {
         }
 
         if (b->config.hard_limit_bytes > 0) {
-                r = cgroup1_set_limit(b, b->config.hard_limit_bytes);
+                r = backend_cgroup1_set_limit(b, b->config.hard_limit_bytes);
                 if (r < 0) {
                         backend_errorf(reterr, "cannot set memory.limit_in_bytes: %s", strerror(-r));
                         goto fail;
                 }
         }
 
-        c->mem_procs_fd = cgroup1_open_file(b, c->mem_dir, "cgroup.procs", O_WRONLY);
-        c->usage_fd = cgroup1_open_file(b, c->mem_dir, "memory.usage_in_bytes", O_RDONLY);
-        c->max_usage_fd = cgroup1_open_file(b, c->mem_dir, "memory.max_usage_in_bytes", O_RDONLY);
-        c->oom_control_fd = cgroup1_open_file(b, c->mem_dir, "memory.oom_control", O_RDONLY);
-        c->stat_fd = cgroup1_open_file(b, c->mem_dir, "memory.stat", O_RDONLY);
+        c->mem_procs_fd = backend_cgroup1_open_file(b, c->mem_dir, "cgroup.procs", O_WRONLY);
+        c->usage_fd = backend_cgroup1_open_file(b, c->mem_dir, "memory.usage_in_bytes", O_RDONLY);
+        c->max_usage_fd = backend_cgroup1_open_file(b, c->mem_dir, "memory.max_usage_in_bytes", O_RDONLY);
+        c->oom_control_fd = backend_cgroup1_open_file(b, c->mem_dir, "memory.oom_control", O_RDONLY);
+        c->stat_fd = backend_cgroup1_open_file(b, c->mem_dir, "memory.stat", O_RDONLY);
         if (c->mem_procs_fd < 0 || c->usage_fd < 0) {
                 r = c->mem_procs_fd < 0 ? c->mem_procs_fd : c->usage_fd;
                 backend_errorf(reterr, "cannot open the files of /sys/fs/cgroup/%s: %s", c->mem_dir, strerror(-r));
@@ -150,7 +151,7 @@ static int cgroup1_open(struct backend *b, char **reterr) {
                 if (!adopt && cgroup_mkdir(b->sysroot, c->uni_dir) >= 0)
                         c->uni_created = true;
                 if (adopt || c->uni_created)
-                        c->uni_procs_fd = cgroup1_open_file(b, c->uni_dir, "cgroup.procs", O_WRONLY);
+                        c->uni_procs_fd = backend_cgroup1_open_file(b, c->uni_dir, "cgroup.procs", O_WRONLY);
                 if (c->uni_procs_fd < 0) {
                         if (c->uni_created)
                                 (void) cgroup_rmdir(b->sysroot, c->uni_dir, 0);
@@ -164,18 +165,19 @@ static int cgroup1_open(struct backend *b, char **reterr) {
                 free(c->uni_path);
                 c->uni_dir = c->uni_path = NULL;
         }
-        c->procs_read_fd = cgroup1_open_file(b, c->uni_dir ? c->uni_dir : c->mem_dir, "cgroup.procs", O_RDONLY);
+        c->procs_read_fd =
+                backend_cgroup1_open_file(b, c->uni_dir ? c->uni_dir : c->mem_dir, "cgroup.procs", O_RDONLY);
         if (adopt) {
                 c->mem_created = b->config.adopt_owned;
                 c->uni_created = b->config.adopt_owned && c->uni_dir;
         }
         return 0;
 fail:
-        cgroup1_close(b);
+        backend_cgroup1_close(b);
         return r;
 }
 
-static int cgroup1_prepare_child(struct backend *b) {
+static int backend_cgroup1_prepare_child(struct backend *b) {
         struct cgroup1 *c = b->data;
         if (write(c->mem_procs_fd, "0", 1) != 1)
                 return -errno;
@@ -184,7 +186,7 @@ static int cgroup1_prepare_child(struct backend *b) {
         return 0;
 }
 
-static int cgroup1_attach(struct backend *b, pid_t pid) {
+static int backend_cgroup1_attach(struct backend *b, pid_t pid) {
         struct cgroup1 *c = b->data;
         char v[32];
         int n = snprintf(v, sizeof(v), "%d", (int) pid);
@@ -196,14 +198,14 @@ static int cgroup1_attach(struct backend *b, pid_t pid) {
 }
 
 /* The unified twin freezes through cgroup2's core cgroup.freeze, which needs no controller. */
-static int cgroup1_freeze(struct backend *b, bool frozen) {
+static int backend_cgroup1_freeze(struct backend *b, bool frozen) {
         struct cgroup1 *c = b->data;
         if (!c->uni_dir)
                 return -EOPNOTSUPP;
-        return cgroup1_write(b, c->uni_dir, "cgroup.freeze", frozen ? "1" : "0");
+        return backend_cgroup1_write(b, c->uni_dir, "cgroup.freeze", frozen ? "1" : "0");
 }
 
-static int cgroup1_sample(struct backend *b, struct backend_sample *ret) {
+static int backend_cgroup1_sample(struct backend *b, struct backend_sample *ret) {
         struct cgroup1 *c = b->data;
         int r = cgroup_pread_u64(c->usage_fd, &ret->current_bytes);
         if (r < 0)
@@ -212,7 +214,7 @@ static int cgroup1_sample(struct backend *b, struct backend_sample *ret) {
         return 0;
 }
 
-static int cgroup1_pids(struct backend *b, pid_t **ret, size_t *ret_n) {
+static int backend_cgroup1_pids(struct backend *b, pid_t **ret, size_t *ret_n) {
         struct cgroup1 *c = b->data;
         if (c->procs_read_fd >= 0)
                 return cgroup_reread_pids(c->procs_read_fd, ret, ret_n);
@@ -222,26 +224,26 @@ static int cgroup1_pids(struct backend *b, pid_t **ret, size_t *ret_n) {
         return cgroup_read_pids(b->sysroot, p, ret, ret_n);
 }
 
-static bool cgroup1_still_member(struct backend *b, pid_t pid) {
+static bool backend_cgroup1_still_member(struct backend *b, pid_t pid) {
         struct cgroup1 *c = b->data;
         return cgroup_pid_in(b->sysroot, pid, 0, c->mem_path) > 0;
 }
 
-static int cgroup1_kill(struct backend *b, int sig) {
+static int backend_cgroup1_kill(struct backend *b, int sig) {
         struct cgroup1 *c = b->data;
         _cleanup_free_ pid_t *pids = NULL;
         size_t n = 0;
-        int r = cgroup1_pids(b, &pids, &n);
+        int r = backend_cgroup1_pids(b, &pids, &n);
         if (r < 0)
                 return r;
         if (n == 0)
                 return 0;
-        if (sig == SIGKILL && c->uni_dir && cgroup1_write(b, c->uni_dir, "cgroup.kill", "1") >= 0)
+        if (sig == SIGKILL && c->uni_dir && backend_cgroup1_write(b, c->uni_dir, "cgroup.kill", "1") >= 0)
                 return (int) n;
-        return backend_signal_pids(b, pids, n, sig, cgroup1_still_member);
+        return backend_signal_pids(b, pids, n, sig, backend_cgroup1_still_member);
 }
 
-static void cgroup1_close(struct backend *b) {
+static void backend_cgroup1_close(struct backend *b) {
         struct cgroup1 *c = b->data;
         if (!c)
                 return;
@@ -252,9 +254,9 @@ static void cgroup1_close(struct backend *b) {
                 for (int i = 0; i < 50; i++) {
                         _cleanup_free_ pid_t *pids = NULL;
                         size_t n = 0;
-                        if (cgroup1_pids(b, &pids, &n) < 0 || n == 0)
+                        if (backend_cgroup1_pids(b, &pids, &n) < 0 || n == 0)
                                 break;
-                        (void) cgroup1_kill(b, SIGKILL);
+                        (void) backend_cgroup1_kill(b, SIGKILL);
                         usleep(10000);
                 }
         }
@@ -281,13 +283,13 @@ const struct backend_ops backend_cgroup1_ops = {
         .kind = BACKEND_CGROUP1,
         .measures = "memory.usage_in_bytes of the job's v1 memory cgroup (anonymous memory, page cache, "
                     "kernel); limits compare it without inactive page cache",
-        .open = cgroup1_open,
-        .prepare_child = cgroup1_prepare_child,
-        .sample = cgroup1_sample,
-        .pids = cgroup1_pids,
-        .kill = cgroup1_kill,
-        .set_limit = cgroup1_set_limit,
-        .attach = cgroup1_attach,
-        .freeze = cgroup1_freeze,
-        .close = cgroup1_close,
+        .open = backend_cgroup1_open,
+        .prepare_child = backend_cgroup1_prepare_child,
+        .sample = backend_cgroup1_sample,
+        .pids = backend_cgroup1_pids,
+        .kill = backend_cgroup1_kill,
+        .set_limit = backend_cgroup1_set_limit,
+        .attach = backend_cgroup1_attach,
+        .freeze = backend_cgroup1_freeze,
+        .close = backend_cgroup1_close,
 };

@@ -29,39 +29,39 @@ struct cgroup2 {
         bool created;
 };
 
-static char *cgroup2_file(const struct cgroup2 *c, const char *name) {
+static char *backend_cgroup2_file(const struct cgroup2 *c, const char *name) {
         return cgroup_join(c->dir, NULL, name);
 }
 
-static int cgroup2_open_file(struct backend *b, const char *name, int flags) {
+static int backend_cgroup2_open_file(struct backend *b, const char *name, int flags) {
         struct cgroup2 *c = b->data;
-        _cleanup_free_ char *p = cgroup2_file(c, name);
+        _cleanup_free_ char *p = backend_cgroup2_file(c, name);
         if (!p)
                 return -ENOMEM;
         return sysroot_open_cgroup(b->sysroot, p, flags);
 }
 
-static int cgroup2_write(struct backend *b, const char *name, const char *value) {
+static int backend_cgroup2_write(struct backend *b, const char *name, const char *value) {
         struct cgroup2 *c = b->data;
-        _cleanup_free_ char *p = cgroup2_file(c, name);
+        _cleanup_free_ char *p = backend_cgroup2_file(c, name);
         if (!p)
                 return -ENOMEM;
         return sysroot_write_cgroup(b->sysroot, p, value);
 }
 
-static int cgroup2_set_limit(struct backend *b, uint64_t bytes) {
+static int backend_cgroup2_set_limit(struct backend *b, uint64_t bytes) {
         char v[32];
         if (bytes == 0)
                 snprintf(v, sizeof(v), "max");
         else
                 snprintf(v, sizeof(v), "%" PRIu64, bytes);
-        return cgroup2_write(b, "memory.max", v);
+        return backend_cgroup2_write(b, "memory.max", v);
 }
 
-static void cgroup2_close(struct backend *b);
+static void backend_cgroup2_close(struct backend *b);
 
 /* Makes sure the parent hands the memory controller to its children. */
-static int cgroup2_enable_memory(struct backend *b, const char *parent, char **reterr) {
+static int backend_cgroup2_enable_memory(struct backend *b, const char *parent, char **reterr) {
         _cleanup_free_ char *ctl = cgroup_join(parent, NULL, "cgroup.controllers");
         _cleanup_free_ char *sub = cgroup_join(parent, NULL, "cgroup.subtree_control");
         _cleanup_free_ char *text = NULL;
@@ -99,14 +99,14 @@ static int cgroup2_enable_memory(struct backend *b, const char *parent, char **r
 }
 
 /* "/a/b" + "leaf" -> "/a/b/leaf"; "/" + "leaf" -> "/leaf". */
-static char *cgroup2_child_path(const char *parent, const char *leaf) {
+static char *backend_cgroup2_child_path(const char *parent, const char *leaf) {
         char *p;
         if (asprintf(&p, "%s%s%s", parent, strcmp(parent, "/") == 0 ? "" : "/", leaf) < 0)
                 return NULL;
         return p;
 }
 
-static int cgroup2_open(struct backend *b, char **reterr) {
+static int backend_cgroup2_open(struct backend *b, char **reterr) {
         struct cgroup_layout l = {};
         int r = cgroup_layout_read(b->sysroot, 0, &l);
         if (r < 0) {
@@ -130,7 +130,7 @@ static int cgroup2_open(struct backend *b, char **reterr) {
         const char *adopt = b->config.adopt_path;
         const char *parent_path = b->config.parent_path ? b->config.parent_path : l.v2_path;
         _cleanup_free_ char *parent = cgroup_dir(l.v2_mount, l.v2_root, parent_path, NULL);
-        c->path = adopt ? strdup(adopt) : cgroup2_child_path(parent_path, b->group_name);
+        c->path = adopt ? strdup(adopt) : backend_cgroup2_child_path(parent_path, b->group_name);
         c->dir = c->path ? cgroup_dir(l.v2_mount, l.v2_root, c->path, NULL) : NULL;
         b->group_path = c->path ? strdup(c->path) : NULL;
         cgroup_layout_done(&l);
@@ -149,7 +149,7 @@ static int cgroup2_open(struct backend *b, char **reterr) {
                  * controller. It becomes ours to remove only once it is fully adopted, so a failure here
                  * never ends a job we meant to take up. */
         } else {
-                r = cgroup2_enable_memory(b, parent, reterr);
+                r = backend_cgroup2_enable_memory(b, parent, reterr);
                 if (r < 0)
                         goto fail;
 
@@ -162,7 +162,7 @@ static int cgroup2_open(struct backend *b, char **reterr) {
         }
 
         if (b->config.hard_limit_bytes > 0) {
-                r = cgroup2_set_limit(b, b->config.hard_limit_bytes);
+                r = backend_cgroup2_set_limit(b, b->config.hard_limit_bytes);
                 if (r < 0) {
                         backend_errorf(reterr, "cannot set memory.max: %s", strerror(-r));
                         goto fail;
@@ -170,14 +170,14 @@ static int cgroup2_open(struct backend *b, char **reterr) {
         }
         /* When the kernel must OOM-kill inside the job, end the whole job, as memguard would. */
         if (!adopt || b->config.adopt_owned)
-                (void) cgroup2_write(b, "memory.oom.group", "1");
+                (void) backend_cgroup2_write(b, "memory.oom.group", "1");
 
-        c->procs_fd = cgroup2_open_file(b, "cgroup.procs", O_WRONLY);
-        c->procs_read_fd = cgroup2_open_file(b, "cgroup.procs", O_RDONLY);
-        c->current_fd = cgroup2_open_file(b, "memory.current", O_RDONLY);
-        c->events_fd = cgroup2_open_file(b, "memory.events", O_RDONLY);
-        c->stat_fd = cgroup2_open_file(b, "memory.stat", O_RDONLY);
-        c->peak_fd = cgroup2_open_file(b, "memory.peak", O_RDONLY);  /* Linux >= 5.19 */
+        c->procs_fd = backend_cgroup2_open_file(b, "cgroup.procs", O_WRONLY);
+        c->procs_read_fd = backend_cgroup2_open_file(b, "cgroup.procs", O_RDONLY);
+        c->current_fd = backend_cgroup2_open_file(b, "memory.current", O_RDONLY);
+        c->events_fd = backend_cgroup2_open_file(b, "memory.events", O_RDONLY);
+        c->stat_fd = backend_cgroup2_open_file(b, "memory.stat", O_RDONLY);
+        c->peak_fd = backend_cgroup2_open_file(b, "memory.peak", O_RDONLY);  /* Linux >= 5.19 */
         if (c->procs_fd < 0 || c->current_fd < 0 || c->events_fd < 0) {
                 r = c->procs_fd < 0 ? c->procs_fd : c->current_fd < 0 ? c->current_fd : c->events_fd;
                 backend_errorf(reterr, "cannot open the files of /sys/fs/cgroup/%s: %s%s", c->dir, strerror(-r),
@@ -188,27 +188,27 @@ static int cgroup2_open(struct backend *b, char **reterr) {
                 c->created = b->config.adopt_owned;
         return 0;
 fail:
-        cgroup2_close(b);
+        backend_cgroup2_close(b);
         return r;
 }
 
-static int cgroup2_freeze(struct backend *b, bool frozen) {
-        return cgroup2_write(b, "cgroup.freeze", frozen ? "1" : "0");
+static int backend_cgroup2_freeze(struct backend *b, bool frozen) {
+        return backend_cgroup2_write(b, "cgroup.freeze", frozen ? "1" : "0");
 }
 
-static int cgroup2_attach(struct backend *b, pid_t pid) {
+static int backend_cgroup2_attach(struct backend *b, pid_t pid) {
         struct cgroup2 *c = b->data;
         char v[32];
         int n = snprintf(v, sizeof(v), "%d", (int) pid);
         return write(c->procs_fd, v, (size_t) n) == n ? 0 : -errno;
 }
 
-static int cgroup2_prepare_child(struct backend *b) {
+static int backend_cgroup2_prepare_child(struct backend *b) {
         struct cgroup2 *c = b->data;
         return write(c->procs_fd, "0", 1) == 1 ? 0 : -errno;
 }
 
-static int cgroup2_sample(struct backend *b, struct backend_sample *ret) {
+static int backend_cgroup2_sample(struct backend *b, struct backend_sample *ret) {
         struct cgroup2 *c = b->data;
         int r = cgroup_pread_u64(c->current_fd, &ret->current_bytes);
         if (r < 0)
@@ -217,36 +217,36 @@ static int cgroup2_sample(struct backend *b, struct backend_sample *ret) {
         return 0;
 }
 
-static int cgroup2_pids(struct backend *b, pid_t **ret, size_t *ret_n) {
+static int backend_cgroup2_pids(struct backend *b, pid_t **ret, size_t *ret_n) {
         struct cgroup2 *c = b->data;
         if (c->procs_read_fd >= 0)
                 return cgroup_reread_pids(c->procs_read_fd, ret, ret_n);
-        _cleanup_free_ char *p = cgroup2_file(c, "cgroup.procs");
+        _cleanup_free_ char *p = backend_cgroup2_file(c, "cgroup.procs");
         if (!p)
                 return -ENOMEM;
         return cgroup_read_pids(b->sysroot, p, ret, ret_n);
 }
 
-static bool cgroup2_still_member(struct backend *b, pid_t pid) {
+static bool backend_cgroup2_still_member(struct backend *b, pid_t pid) {
         struct cgroup2 *c = b->data;
         return cgroup_pid_in(b->sysroot, pid, 1, c->path) > 0;
 }
 
-static int cgroup2_kill(struct backend *b, int sig) {
+static int backend_cgroup2_kill(struct backend *b, int sig) {
         _cleanup_free_ pid_t *pids = NULL;
         size_t n = 0;
-        int r = cgroup2_pids(b, &pids, &n);
+        int r = backend_cgroup2_pids(b, &pids, &n);
         if (r < 0)
                 return r;
         if (n == 0)
                 return 0;
         /* cgroup.kill reaches every process atomically, including ones forked a moment ago. */
-        if (sig == SIGKILL && cgroup2_write(b, "cgroup.kill", "1") >= 0)
+        if (sig == SIGKILL && backend_cgroup2_write(b, "cgroup.kill", "1") >= 0)
                 return (int) n;
-        return backend_signal_pids(b, pids, n, sig, cgroup2_still_member);
+        return backend_signal_pids(b, pids, n, sig, backend_cgroup2_still_member);
 }
 
-static void cgroup2_close(struct backend *b) {
+static void backend_cgroup2_close(struct backend *b) {
         struct cgroup2 *c = b->data;
         if (!c)
                 return;
@@ -254,8 +254,8 @@ static void cgroup2_close(struct backend *b) {
                 _cleanup_free_ pid_t *pids = NULL;
                 size_t n = 0;
                 /* Nothing of the job outlives memguard's hold on it. */
-                if (cgroup2_pids(b, &pids, &n) >= 0 && n > 0 && sysroot_is_live(b->sysroot))
-                        (void) cgroup2_write(b, "cgroup.kill", "1");
+                if (backend_cgroup2_pids(b, &pids, &n) >= 0 && n > 0 && sysroot_is_live(b->sysroot))
+                        (void) backend_cgroup2_write(b, "cgroup.kill", "1");
                 (void) cgroup_rmdir(b->sysroot, c->dir, 2 * 1000000ULL);
         }
         safe_close(c->procs_fd);
@@ -274,13 +274,13 @@ const struct backend_ops backend_cgroup2_ops = {
         .kind = BACKEND_CGROUP2,
         .measures = "memory.current of the job's cgroup (all memory charged to it: anonymous, page cache, "
                     "kernel); limits compare it without inactive page cache",
-        .open = cgroup2_open,
-        .prepare_child = cgroup2_prepare_child,
-        .sample = cgroup2_sample,
-        .pids = cgroup2_pids,
-        .kill = cgroup2_kill,
-        .set_limit = cgroup2_set_limit,
-        .attach = cgroup2_attach,
-        .freeze = cgroup2_freeze,
-        .close = cgroup2_close,
+        .open = backend_cgroup2_open,
+        .prepare_child = backend_cgroup2_prepare_child,
+        .sample = backend_cgroup2_sample,
+        .pids = backend_cgroup2_pids,
+        .kill = backend_cgroup2_kill,
+        .set_limit = backend_cgroup2_set_limit,
+        .attach = backend_cgroup2_attach,
+        .freeze = backend_cgroup2_freeze,
+        .close = backend_cgroup2_close,
 };

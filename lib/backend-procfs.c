@@ -15,35 +15,36 @@
 
 /* Whose descendants form the job: the job's own root when it is not our child (memguardd), else the
  * supervisor (memguard run), to which orphans are reparented. */
-static pid_t procfs_root(const struct backend *b) {
+static pid_t backend_procfs_root(const struct backend *b) {
         if (b->config.root_pid > 0)
                 return b->config.root_pid;
         return b->config.supervisor_pid > 0 ? b->config.supervisor_pid : b->sysroot->self_pid;
 }
 
-static int procfs_backend_open(struct backend *b, char **reterr) {
-        if (procfs_root(b) <= 0) {
+static int backend_procfs_open(struct backend *b, char **reterr) {
+        if (backend_procfs_root(b) <= 0) {
                 backend_errorf(reterr, "no supervisor pid to walk the process tree from");
                 return -EINVAL;
         }
         struct procfs_stat st;
-        int r = procfs_read_stat(b->sysroot, procfs_root(b), &st);
+        int r = procfs_read_stat(b->sysroot, backend_procfs_root(b), &st);
         if (r < 0) {
-                backend_errorf(reterr, "cannot read /proc/%d/stat: %s", (int) procfs_root(b), strerror(-r));
+                backend_errorf(reterr, "cannot read /proc/%d/stat: %s", (int) backend_procfs_root(b),
+                               strerror(-r));
                 return r;
         }
         return 0;
 }
 
-static int procfs_backend_sample(struct backend *b, struct backend_sample *ret) {
+static int backend_procfs_sample(struct backend *b, struct backend_sample *ret) {
         ret->from_processes = true;
         return 0;
 }
 
-static int procfs_backend_pids(struct backend *b, pid_t **ret, size_t *ret_n) {
+static int backend_procfs_pids(struct backend *b, pid_t **ret, size_t *ret_n) {
         _cleanup_free_ pid_t *pids = NULL;
         size_t n = 0;
-        int r = procfs_descendants(b->sysroot, procfs_root(b), &pids, &n);
+        int r = procfs_descendants(b->sysroot, backend_procfs_root(b), &pids, &n);
         if (r < 0)
                 return r;
         if (b->config.root_pid > 0) {
@@ -65,8 +66,8 @@ static int procfs_backend_pids(struct backend *b, pid_t **ret, size_t *ret_n) {
 }
 
 /* Still below the supervisor? Walk up the ppid chain (short: a job's tree is shallow). */
-static bool procfs_backend_still_member(struct backend *b, pid_t pid) {
-        pid_t root = procfs_root(b);
+static bool backend_procfs_still_member(struct backend *b, pid_t pid) {
+        pid_t root = backend_procfs_root(b);
         if (pid == b->config.root_pid)
                 return true;
         for (int depth = 0; depth < 4096 && pid > 1; depth++) {
@@ -80,20 +81,20 @@ static bool procfs_backend_still_member(struct backend *b, pid_t pid) {
         return false;
 }
 
-static int procfs_backend_kill(struct backend *b, int sig) {
+static int backend_procfs_kill(struct backend *b, int sig) {
         _cleanup_free_ pid_t *pids = NULL;
         size_t n = 0;
-        int r = procfs_backend_pids(b, &pids, &n);
+        int r = backend_procfs_pids(b, &pids, &n);
         if (r < 0)
                 return r;
-        return backend_signal_pids(b, pids, n, sig, procfs_backend_still_member);
+        return backend_signal_pids(b, pids, n, sig, backend_procfs_still_member);
 }
 
 const struct backend_ops backend_procfs_ops = {
         .kind = BACKEND_PROCFS,
         .measures = "the sum of the resident set sizes (VmRSS) of the job's processes, sampled",
-        .open = procfs_backend_open,
-        .sample = procfs_backend_sample,
-        .pids = procfs_backend_pids,
-        .kill = procfs_backend_kill,
+        .open = backend_procfs_open,
+        .sample = backend_procfs_sample,
+        .pids = backend_procfs_pids,
+        .kill = backend_procfs_kill,
 };

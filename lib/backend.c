@@ -221,6 +221,19 @@ int backend_signal_pids(struct backend *b, const pid_t *pids, size_t n, int sig,
                 if (pids[i] <= 0 || pids[i] == getpid())
                         continue;
                 _cleanup_close_ int fd = backend_pidfd_open(pids[i]);
+                if (fd < 0 && errno == ENOSYS) {
+                        /* No pidfds (Linux before 5.3, or under valgrind): a job must still be stoppable.
+                         * kill() right after the membership check leaves the pid-reuse race pidfds close. */
+                        if (still_member && !still_member(b, pids[i]))
+                                continue;
+                        if (kill(pids[i], sig) < 0) {
+                                if (errno != ESRCH)
+                                        err = -errno;
+                                continue;
+                        }
+                        count++;
+                        continue;
+                }
                 if (fd < 0) {
                         if (errno != ESRCH)
                                 err = -errno;

@@ -403,10 +403,15 @@ int cgroup_set_xattr(const struct sysroot *s, const char *path, const char *name
         return fsetxattr(fd, name, value, strlen(value), 0) < 0 ? -errno : 0;
 }
 
-int cgroup_get_xattr(const struct sysroot *s, const char *path, const char *name, char **ret) {
+int cgroup_get_xattr(const struct sysroot *s, const char *path, const char *name, uid_t *ret_owner, char **ret) {
         _cleanup_close_ int fd = sysroot_open_cgroup(s, path, O_RDONLY | O_DIRECTORY);
         if (fd < 0)
                 return fd;
+        struct stat st;
+        if (ret_owner && fstat(fd, &st) < 0)
+                return -errno;
+        if (ret_owner)
+                *ret_owner = st.st_uid;
         ssize_t n = fgetxattr(fd, name, NULL, 0);
         if (n < 0)
                 return -errno;

@@ -72,10 +72,12 @@ int cgroup_pid_in(const struct sysroot *s, pid_t pid, int v2, const char *path);
 /* mkdir a cgroup (relative path). 0, or -EEXIST when it is already there, or -errno. */
 int cgroup_mkdir(const struct sysroot *s, const char *path);
 
-/* Extended attributes on a cgroup directory (relative path): cgroupfs keeps trusted.* ones for as long
- * as the group exists. get returns a malloc'ed NUL-terminated value. -errno (-ENODATA: not set). */
+/* Extended attributes on a cgroup directory (relative path): cgroupfs keeps trusted.* and (since Linux
+ * 5.7) user.* ones for as long as the group exists. get returns a malloc'ed NUL-terminated value and,
+ * when ret_owner is not NULL, the directory's owner (whoever owns it may set user.* ones). -errno
+ * (-ENODATA: not set). */
 int cgroup_set_xattr(const struct sysroot *s, const char *path, const char *name, const char *value);
-int cgroup_get_xattr(const struct sysroot *s, const char *path, const char *name, char **ret);
+int cgroup_get_xattr(const struct sysroot *s, const char *path, const char *name, uid_t *ret_owner, char **ret);
 
 /* rmdir a cgroup, retrying for up to timeout_usec while the kernel still holds exiting tasks (EBUSY).
  * Returns 0 when it is gone (ENOENT counts as gone). */

@@ -160,6 +160,11 @@ static void guard_end(struct guard *g) {
         policy_final(&g->state, g->job->oom_kills);
         job_finish(g->job, guard_now_mono(), guard_now_realtime());
         ev_timer_stop(g->loop, &g->sample_timer);
+        /* The report is all that is left to want: the root's pidfd goes now, not with the guard (a
+         * daemon keeps ended jobs a while for their reports). */
+        if (ev_is_active(&g->pidfd_watcher))
+                ev_io_stop(g->loop, &g->pidfd_watcher);
+        g->root_pidfd = safe_close(g->root_pidfd);
         g->ended = true;
         guard_emit(g, &(struct guard_event) {
                               .type = GUARD_EVENT_ENDED,
@@ -201,6 +206,46 @@ static void guard_leftovers(struct guard *g, enum policy_action a, uint64_t tota
         guard_schedule(g, MIN(next, GUARD_LEFTOVER_POLL_USEC));
 }
 
+/* The job's cgroup was removed under it: its counters answer ENODEV (ENOENT once the directory is
+ * gone). A cgroup can only be removed empty, so a group without a root has ended (schedulers remove a
+ * job's cgroup as soon as it empties). A root that lives was moved out first: it is guarded on through
+ * /proc from now on, as memguard run guards without cgroups. Returns true when the job ended. */
+static bool guard_group_gone(struct guard *g, int error) {
+        if (g->backend->ops->kind == BACKEND_PROCFS || (error != -ENODEV && error != -ENOENT))
+                return false;
+        char msg[256];
+        struct guard_event ev = { .type = GUARD_EVENT_GROUP_GONE, .pid = g->job->pid, .message = msg };
+        if (!g->has_root) {
+                snprintf(msg, sizeof(msg), "the job's cgroup %s was removed: the job has ended",
+                         backend_group_path(g->backend) ? backend_group_path(g->backend) : "");
+                guard_emit(g, &ev);
+                guard_end(g);
+                return true;
+        }
+        struct backend *b = NULL;
+        int r = backend_open(g->sysroot, BACKEND_PROCFS, &(struct backend_config) { .root_pid = g->job->pid }, &b, NULL);
+        if (r < 0) {
+                /* Not even its root is left to read: nothing of the job remains. */
+                snprintf(msg, sizeof(msg), "the job's cgroup %s was removed and its main process is gone: the job "
+                         "has ended", backend_group_path(g->backend) ? backend_group_path(g->backend) : "");
+                guard_emit(g, &ev);
+                guard_end(g);
+                return true;
+        }
+        snprintf(msg, sizeof(msg), "the job's cgroup %s was removed: guarding its processes through /proc from now on",
+                 backend_group_path(g->backend) ? backend_group_path(g->backend) : "");
+        ev.count = 1;
+        guard_emit(g, &ev);
+        /* The old group's description stays for the caller's records; the new backend does the work. */
+        g->backend->keep = true;
+        backend_free(g->backend);
+        g->backend = b;
+        guard_set_attention(g);
+        g->force_detail = true;
+        guard_schedule(g, 0);
+        return true;
+}
+
 static void guard_tick(struct guard *g) {
         if (g->ended)
                 return;
@@ -215,6 +260,14 @@ static void guard_tick(struct guard *g) {
         if (detail && r >= 0) {
                 g->last_detail_usec = now;
                 g->samples_since_detail = 0;
+        }
+        if (r < 0 && guard_group_gone(g, r))
+                return;
+        if (r < 0 && r != g->last_error) {
+                /* Once per kind of failure, not every sample: a stuck error must not flood the log. */
+                char msg[160];
+                snprintf(msg, sizeof(msg), "cannot read the job's memory: %s", strerror(-r));
+                guard_emit(g, &(struct guard_event) { .type = GUARD_EVENT_SAMPLE_ERROR, .pid = g->job->pid, .message = msg });
         }
         g->last_error = r < 0 ? r : 0;
 
@@ -332,8 +385,8 @@ struct guard_spawn_error {
         int error;
 };
 
-static _noreturn_ void guard_child(struct guard *g, int errfd) {
-        spawn_reset_child();
+static _noreturn_ void guard_child(struct guard *g, char **env, int errfd) {
+        spawn_reset_signals();
 
         struct guard_spawn_error e = { 0, 0 };
         int r = backend_prepare_child(g->backend);
@@ -342,7 +395,7 @@ static _noreturn_ void guard_child(struct guard *g, int errfd) {
                 (void) !write(errfd, &e, sizeof(e));
                 _exit(126);
         }
-        execvp(g->job->argv[0], g->job->argv);
+        execvpe(g->job->argv[0], g->job->argv, env);
         e.stage = 1;
         e.error = errno;
         (void) !write(errfd, &e, sizeof(e));
@@ -350,20 +403,24 @@ static _noreturn_ void guard_child(struct guard *g, int errfd) {
 }
 
 int guard_spawn(struct guard *g) {
+        _cleanup_free_ char **env = NULL;
+        int r = spawn_environ(&env);
+        if (r < 0)
+                return r;
         int pipefd[2];
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return -errno;
         fflush(NULL);
         pid_t pid = fork();
         if (pid < 0) {
-                int r = -errno;
+                r = -errno;
                 safe_close(pipefd[0]);
                 safe_close(pipefd[1]);
                 return r;
         }
         if (pid == 0) {
                 safe_close(pipefd[0]);
-                guard_child(g, pipefd[1]);
+                guard_child(g, env, pipefd[1]);
         }
         safe_close(pipefd[1]);
 
@@ -435,6 +492,11 @@ void guard_request_stop(struct guard *g, enum policy_reason reason, int sig, boo
         } else if (g->state.reason == POLICY_REASON_NONE)
                 g->state.reason = reason;
         guard_signal(g, sig == SIGKILL ? GUARD_EVENT_KILL : GUARD_EVENT_TERM, sig, g->prev_total_bytes);
+}
+
+void guard_sample_now(struct guard *g) {
+        if (!g->ended)
+                guard_tick(g);
 }
 
 void guard_poke(struct guard *g, bool detail) {

@@ -26,6 +26,8 @@ enum guard_event_type {
         GUARD_EVENT_FROZEN,             /* the job was frozen instead of stopped (action freeze) */
         GUARD_EVENT_KERNEL_OOM,         /* the kernel OOM-killed inside the job */
         GUARD_EVENT_LEFTOVERS,          /* the root exited with processes left: they are being ended */
+        GUARD_EVENT_SAMPLE_ERROR,       /* sampling failed (said once per kind of failure) */
+        GUARD_EVENT_GROUP_GONE,         /* the job's cgroup was removed under it; .count: 1 when still guarded */
         GUARD_EVENT_ENDED,              /* everything of the job is gone; the report can be written */
         _GUARD_EVENT_MAX,
 };
@@ -109,6 +111,9 @@ void guard_request_stop(struct guard *g, enum policy_reason reason, int sig, boo
 /* Sample now, out of turn (the kernel said something changed: cgroup.events, memory.events, PSI);
  * detail: read every process too (the group may have emptied). */
 void guard_poke(struct guard *g, bool detail);
+
+/* Sample now and act on it, before returning (a decision across jobs needs fresh numbers). */
+void guard_sample_now(struct guard *g);
 
 /* New limits for the ladder (a reload); the kernel ceiling is guard_set_limit's. */
 void guard_set_limits(struct guard *g, const struct policy_limits *l);

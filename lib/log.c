@@ -10,12 +10,18 @@
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
+#include "escape.h"
 #include "log.h"
+
+/* One message, before escaping. */
+#define LOG_LINE_MAX 2048
 
 static enum log_target log_target = LOG_TARGET_STDERR;
 static int log_max_level = LOG_INFO;
 static const char *log_program = "memguard";
 static FILE *log_file;
+static char *log_file_path;
+static int log_file_error;       /* the first failed write to the log file, as a positive errno */
 
 void log_set_target(enum log_target t) {
         log_target = t;
@@ -34,20 +40,44 @@ void log_set_program(const char *name) {
 }
 
 int log_open_file(const char *path) {
+        char *p = strdup(path);
+        if (!p)
+                return -ENOMEM;
         FILE *f = fopen(path, "ae");
-        if (!f)
-                return -errno;
+        if (!f) {
+                int r = -errno;
+                free(p);
+                return r;
+        }
         /* Line-buffered: "tail -f" on the log must show each line as it happens. */
         setvbuf(f, NULL, _IOLBF, 0);
-        log_close_file();
+        (void) log_close_file();
         log_file = f;
+        log_file_path = p;
         return 0;
 }
 
-void log_close_file(void) {
-        if (log_file)
-                fclose(log_file);
+/* A log file that cannot be written (a full disk) is said once on stderr, whatever the level: the
+ * log itself is where it would otherwise have gone. */
+static void log_file_failed(int error) {
+        if (log_file_error)
+                return;
+        log_file_error = error ? error : EIO;
+        fprintf(stderr, "%s: error: cannot write to the log file %s: %s\n", log_program, log_file_path,
+                strerror(log_file_error));
+}
+
+int log_close_file(void) {
+        if (!log_file)
+                return 0;
+        if (fclose(log_file) != 0)
+                log_file_failed(errno);
         log_file = NULL;
+        free(log_file_path);
+        log_file_path = NULL;
+        int r = -log_file_error;
+        log_file_error = 0;
+        return r;
 }
 
 static const char *log_level_prefix(int level) {
@@ -65,15 +95,19 @@ static const char *log_level_prefix(int level) {
 }
 
 /* Writes one finished line to the target (when to_target) and to the log file. */
-static void log_write(int level, const char *msg, bool to_target) {
+static void log_write(int level, const char *raw, bool to_target) {
         /* The log file keeps the story even under --quiet, but not the debug chatter. */
         bool to_file = log_file && level <= MAX(log_max_level, LOG_INFO);
+        /* A message may carry a user's text (a command line): one message stays one line, so nobody
+         * forges the next. The journal keeps it as it is, in its own field. */
+        char msg[LOG_LINE_MAX * 4];
+        escape_control(raw, msg, sizeof(msg));
 
         if (to_target && level <= log_max_level) {
                 if (log_target == LOG_TARGET_STDERR)
                         fprintf(stderr, "%s: %s%s\n", log_program, log_level_prefix(level), msg);
                 else if (log_target == LOG_TARGET_JOURNAL)
-                        sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%i", level, "SYSLOG_IDENTIFIER=%s", log_program,
+                        sd_journal_send("MESSAGE=%s", raw, "PRIORITY=%i", level, "SYSLOG_IDENTIFIER=%s", log_program,
                                         NULL);
         }
         if (to_file) {
@@ -81,7 +115,8 @@ static void log_write(int level, const char *msg, bool to_target) {
                 time_t t = time(NULL);
                 struct tm tm;
                 strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
-                fprintf(log_file, "[%s] %s%s\n", ts, log_level_prefix(level), msg);
+                if (fprintf(log_file, "[%s] %s%s\n", ts, log_level_prefix(level), msg) < 0 || ferror(log_file))
+                        log_file_failed(errno);
         }
 }
 
@@ -91,7 +126,7 @@ int log_internal(int level, int error, const char *format, ...) {
                 error = -error;
 
         if (level <= log_max_level || log_file) {
-                char msg[2048];
+                char msg[LOG_LINE_MAX];
                 va_list ap;
                 va_start(ap, format);
                 /* %m must name the error we were given, not whatever errno happens to hold. */

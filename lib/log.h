@@ -23,7 +23,8 @@ void log_set_program(const char *name);   /* prefix on stderr: "memguard: " */
 
 /* Also append every message, timestamped, to this file (memguard run --log-file). -errno. */
 int log_open_file(const char *path);
-void log_close_file(void);
+/* Closes it: 0, or -errno when any line could not be written (said on stderr when it happened). */
+int log_close_file(void);
 
 /* Returns -abs(error) when error != 0, so "return log_error_errno(r, ...)" reads naturally.
  * %m in format prints strerror(error). */

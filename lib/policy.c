@@ -70,8 +70,12 @@ void policy_limits_apply_asked(const struct policy_limits *asked, bool root, str
                 l->warn_at = asked->warn_at;
         if (asked->grace_usec > 0 && (root || asked->grace_usec < l->grace_usec))
                 l->grace_usec = asked->grace_usec;
-        if (asked->interval_usec > 0)
-                l->interval_usec = asked->interval_usec;
+        /* A job sampled rarely is a job host-reserve cannot see: no longer than the profile's or the
+         * daemon's interval, whichever is longer. */
+        if (asked->interval_usec > 0) {
+                uint64_t most = MAX(l->interval_usec, l->interval_max_usec);
+                l->interval_usec = most > 0 ? MIN(asked->interval_usec, most) : asked->interval_usec;
+        }
         if (l->warn_at >= l->kill_threshold)
                 l->warn_at = 0;
 }

@@ -13,12 +13,15 @@
 #include "job.h"
 #include "macro.h"
 #include "policy.h"
+#include "escape.h"
 #include "report.h"
 #include "units.h"
 
 /* The text summary lists this many processes (and groups); a parallel build can have thousands,
  * and the full list is in the JSON and CSV. */
 #define REPORT_TEXT_MAX_ROWS 20
+/* A process name with every byte escaped as \xNN. */
+#define REPORT_COMM_ESCAPED_MAX (PROCFS_COMM_MAX * 4)
 
 /* Our own: jansson's json_decrefp() only appeared in 2.11 and configure accepts 2.10. */
 static inline void report_json_decrefp(json_t **p) {
@@ -635,10 +638,11 @@ static int report_text_processes(FILE *f, const struct job *j) {
         if (j->n_procs == 0)
                 fputs("  none seen (the job ended before the first sample)\n", f);
         for (size_t i = 0; i < shown; i++) {
-                char size[UNITS_SIZE_MAX];
+                char size[UNITS_SIZE_MAX], comm[REPORT_COMM_ESCAPED_MAX];
 
                 fprintf(f, "  pid %-6d %9s  %s\n", (int) procs[i]->pid,
-                        units_format_size(size, procs[i]->max_rss_bytes), procs[i]->comm);
+                        units_format_size(size, procs[i]->max_rss_bytes),
+                        escape_control(procs[i]->comm, comm, sizeof(comm)));
         }
         if (j->n_procs > shown)
                 fprintf(f, "  ... and %zu more\n", j->n_procs - shown);
@@ -659,9 +663,10 @@ static int report_text_groups(FILE *f, const struct job *j) {
         shown = MIN(n, (size_t) REPORT_TEXT_MAX_ROWS);
         fputs("Process groups (by command):\n", f);
         for (size_t i = 0; i < shown; i++) {
-                char size[UNITS_SIZE_MAX];
+                char size[UNITS_SIZE_MAX], comm[REPORT_COMM_ESCAPED_MAX];
 
-                fprintf(f, "  %-20s (%2zu process%s)  total peak %s\n", groups[i].comm, groups[i].n_procs,
+                fprintf(f, "  %-20s (%2zu process%s)  total peak %s\n",
+                        escape_control(groups[i].comm, comm, sizeof(comm)), groups[i].n_procs,
                         groups[i].n_procs == 1 ? "" : "es", units_format_size(size, groups[i].sum_peak_bytes));
         }
         if (n > shown)
@@ -678,7 +683,9 @@ int report_write_text(FILE *f, const struct report_info *r) {
                 return -EINVAL;
         j = r->job;
 
-        command = job_command_string(j);
+        /* The command line is the user's own text: one line, whatever it holds. */
+        _cleanup_free_ char *raw = job_command_string(j);
+        command = raw ? escape_control_dup(raw) : NULL;
         reason = report_reason(r);
         if (!command || !reason)
                 return -ENOMEM;

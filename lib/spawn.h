@@ -2,7 +2,18 @@
 /* What every process memguard starts (a job, a hook) must not inherit from it. */
 #pragma once
 
-/* In a freshly forked child, before exec: an empty signal mask, default dispositions (memguard ignores
- * SIGPIPE; libev may block signals), and no service-manager channels in the environment
- * (NOTIFY_SOCKET, WATCHDOG_*, LISTEN_*), which belong to memguard alone. */
+/* The environment for a child: ours without the service-manager channels (NOTIFY_SOCKET, WATCHDOG_*,
+ * LISTEN_*), which belong to memguard alone. Built before fork, since between fork and exec only
+ * async-signal-safe calls are allowed and setenv/unsetenv are not. The strings are environ's own,
+ * only the array is new: free(*ret) once the child has been forked, and change no variable before
+ * that. 0 or -ENOMEM. */
+int spawn_environ(char ***ret);
+
+/* In a freshly forked child, before exec: an empty signal mask and default dispositions (memguard
+ * ignores SIGPIPE; libev may block signals). Async-signal-safe. */
+void spawn_reset_signals(void);
+
+/* spawn_reset_signals(), then the service-manager channels unset in place. For a child that goes on to
+ * set variables of its own after fork (the daemon's hooks); new callers pass spawn_environ() to
+ * execve instead. */
 void spawn_reset_child(void);

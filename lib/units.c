@@ -188,7 +188,7 @@ static const struct {
 };
 
 int units_parse_duration(const char *s, uint64_t *ret_usec) {
-        uint64_t total = 0;
+        uint64_t total = 0, prev_unit = UINT64_MAX;
         const char *p = s;
         bool overflow = false;
         unsigned parts = 0;
@@ -197,7 +197,8 @@ int units_parse_duration(const char *s, uint64_t *ret_usec) {
                 return -EINVAL;
 
         /* One number with an optional unit, or several with units ("1h02m03s", which
-         * units_format_duration() prints, reads back). */
+         * units_format_duration() prints, reads back). Parts go from the largest unit down, each unit
+         * once: "1s1h" or "1h1h" is a slip of the keyboard more likely than a sum anyone meant. */
         do {
                 struct units_number n;
                 uint64_t unit = 0, v;
@@ -221,6 +222,9 @@ int units_parse_duration(const char *s, uint64_t *ret_usec) {
                                 return -EINVAL;
                         unit = USEC_PER_SEC;
                 }
+                if (unit >= prev_unit)
+                        return -EINVAL;
+                prev_unit = unit;
                 parts++;
 
                 if (units_scale(&n, unit, &v) < 0 || __builtin_add_overflow(total, v, &total))
@@ -357,5 +361,77 @@ char *units_format_duration(char buf[static UNITS_DURATION_MAX], uint64_t usec) 
                 snprintf(buf, UNITS_DURATION_MAX, "%" PRIu64 "h%02" PRIu64 "m%02" PRIu64 "s",
                          usec / usec_per_hour, usec % usec_per_hour / usec_per_min,
                          usec % usec_per_min / USEC_PER_SEC);
+        return buf;
+}
+
+char *units_format_size_exact(char buf[static UNITS_SIZE_MAX], uint64_t bytes) {
+        static const struct {
+                char suffix;
+                uint64_t unit;
+        } units[] = {
+                { 'T', 1024 * GIB },
+                { 'G', GIB },
+                { 'M', MIB },
+                { 'K', KIB },
+        };
+
+        if (bytes > 0)
+                for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                        if (bytes % units[i].unit == 0) {
+                                snprintf(buf, UNITS_SIZE_MAX, "%" PRIu64 "%c", bytes / units[i].unit,
+                                         units[i].suffix);
+                                return buf;
+                        }
+        snprintf(buf, UNITS_SIZE_MAX, "%" PRIu64 "B", bytes);
+        return buf;
+}
+
+char *units_format_duration_exact(char buf[static UNITS_DURATION_MAX], uint64_t usec) {
+        static const struct {
+                const char *suffix;
+                uint64_t usec;
+        } units[] = {
+                { "h", 3600 * USEC_PER_SEC },
+                { "min", 60 * USEC_PER_SEC },
+                { "s", USEC_PER_SEC },
+                { "ms", USEC_PER_MSEC },
+        };
+
+        if (usec == 0) {
+                snprintf(buf, UNITS_DURATION_MAX, "0");
+                return buf;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (usec % units[i].usec == 0) {
+                        snprintf(buf, UNITS_DURATION_MAX, "%" PRIu64 "%s", usec / units[i].usec,
+                                 units[i].suffix);
+                        return buf;
+                }
+        snprintf(buf, UNITS_DURATION_MAX, "%" PRIu64 "us", usec);
+        return buf;
+}
+
+/* Integer formatting only: printf("%f") would follow LC_NUMERIC and write "0,8" under some locales. */
+char *units_format_ratio(char buf[static UNITS_RATIO_MAX], double v) {
+        uint64_t scale = 1;
+
+        for (int digits = 1; digits <= 15; digits++) {
+                uint64_t n, whole, frac;
+                double back;
+                int len;
+
+                scale *= 10;
+                n = (uint64_t) (v * (double) scale + 0.5);
+                whole = n / scale;
+                frac = n % scale;
+                len = snprintf(buf, UNITS_RATIO_MAX, "%" PRIu64 ".%0*" PRIu64, whole, digits, frac);
+                /* Trailing zeros, then a bare dot, go. */
+                while (len > 0 && buf[len - 1] == '0')
+                        buf[--len] = 0;
+                if (len > 0 && buf[len - 1] == '.')
+                        buf[--len] = 0;
+                if (units_parse_ratio(buf, &back) == 0 && back == v)
+                        return buf;
+        }
         return buf;
 }

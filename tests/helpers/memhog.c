@@ -4,12 +4,17 @@
  * with a chosen code. The integration, VM and benchmark tiers all drive memguard with it.
  *
  *   memhog [--rate MB/s] [--size MB] [--hold SEC] [--children N] [--double-fork]
- *          [--ignore-term] [--exit CODE] [--pidfile FILE]
+ *          [--ignore-term] [--exit CODE] [--pidfile FILE] [--go FILE [--pause-at MB]]
  *
  * Children (--children N) each allocate --size MB at --rate; the parent waits for them. With
  * --double-fork the allocating process is a grandchild whose parent exits at once, so it is
  * reparented (to the nearest subreaper); the root itself stays until the grandchild ends. --pidfile
- * writes the allocating pids, one per line. */
+ * writes the allocating pids, one per line.
+ *
+ * --go FILE makes the test, not the clock, say when to go on: with --pause-at MB the allocation stops
+ * at MB until FILE exists (a test can then restart a daemon, or kill a client, while the job is
+ * known to be far from its threshold); without it, memhog holds its size until FILE exists (until
+ * the test has seen a sample of it), then --hold SEC more. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -30,6 +35,8 @@ static int arg_double_fork;
 static int arg_ignore_term;
 static int arg_exit;
 static const char *arg_pidfile;
+static const char *arg_go;
+static double arg_pause_at = -1; /* MB; < 0: no pause */
 
 static double now(void) {
         struct timespec ts;
@@ -47,6 +54,16 @@ static void note_pid(void) {
         fclose(f);
 }
 
+/* Until the test creates the --go file; the seconds it took. */
+static double wait_go(void) {
+        double start = now();
+        while (access(arg_go, F_OK) < 0) {
+                struct timespec ts = { 0, 10 * 1000 * 1000 };
+                nanosleep(&ts, NULL);
+        }
+        return now() - start;
+}
+
 /* Touch memory chunk by chunk so the rate is what the kernel sees as RSS growth. */
 static void hog(void) {
         const size_t chunk = 1 << 20;
@@ -58,8 +75,14 @@ static void hog(void) {
         }
         note_pid();
         double start = now();
+        size_t pause_at = arg_go && arg_pause_at >= 0 ? (size_t) (arg_pause_at * 1024 * 1024) : SIZE_MAX;
         for (size_t done = 0; done < total; done += chunk) {
                 size_t n = total - done < chunk ? total - done : chunk;
+                if (done >= pause_at) {
+                        /* The pause does not count against the rate. */
+                        start += wait_go();
+                        pause_at = SIZE_MAX;
+                }
                 memset(p + done, 0x5a, n);
                 /* Pace: never ahead of rate x elapsed. */
                 double due = start + (double) (done + n) / (arg_rate * 1024 * 1024);
@@ -70,6 +93,8 @@ static void hog(void) {
                         nanosleep(&ts, NULL);
                 }
         }
+        if (arg_go && arg_pause_at < 0)
+                wait_go();
         if (arg_hold > 0) {
                 double end = now() + arg_hold;
                 while (now() < end) {
@@ -85,6 +110,7 @@ int main(int argc, char **argv) {
                 { "hold", required_argument, NULL, 'h' },     { "children", required_argument, NULL, 'c' },
                 { "double-fork", no_argument, NULL, 'd' },    { "ignore-term", no_argument, NULL, 'i' },
                 { "exit", required_argument, NULL, 'e' },     { "pidfile", required_argument, NULL, 'p' },
+                { "go", required_argument, NULL, 'g' },       { "pause-at", required_argument, NULL, 'a' },
                 {}
         };
         int c;
@@ -98,10 +124,16 @@ int main(int argc, char **argv) {
                 case 'i': arg_ignore_term = 1; break;
                 case 'e': arg_exit = atoi(optarg); break;
                 case 'p': arg_pidfile = optarg; break;
+                case 'g': arg_go = optarg; break;
+                case 'a': arg_pause_at = atof(optarg); break;
                 default: return 2;
                 }
         if (arg_rate <= 0) {
                 fprintf(stderr, "memhog: --rate must be positive\n");
+                return 2;
+        }
+        if (arg_pause_at >= 0 && !arg_go) {
+                fprintf(stderr, "memhog: --pause-at needs --go FILE\n");
                 return 2;
         }
         if (arg_ignore_term)

@@ -8,12 +8,10 @@
 # garbage bytes) get errors while the daemon keeps serving everyone else.
 . "$(dirname "$0")/lib.sh"
 
-MEMGUARDD=${MEMGUARDD:-$top_builddir/daemon/memguardd}
 POLICY=$top_srcdir/systemd/org.memguard.Manager1.conf
 DOC_XML=$top_srcdir/docs/org.memguard.Manager1.xml
 
-[ "$(id -u)" = 0 ] || skip_all "needs root: memguardd makes job cgroups, and the test creates users"
-[ -x "$MEMGUARDD" ] || skip_all "memguardd is not built ($MEMGUARDD)"
+require_memguardd "needs root: memguardd makes job cgroups, and the test creates users"
 require_binaries
 require_jq
 for tool in dbus-daemon busctl useradd userdel setpriv stdbuf; do
@@ -59,16 +57,12 @@ PIDS_OF_USERS=()    # processes started as the test users, ended before the user
 
 SOCK=$D/mg.sock
 BUS=$D/bus
-DAEMON_PID=
 BUS_PID=
+# The users' processes go first, so that mgd_stop sees their jobs end; the users go last.
 bus_cleanup() {
         local p u
         for p in "${PIDS_OF_USERS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-        if [ -n "$DAEMON_PID" ]; then
-                # Let the daemon see its jobs end and remove their groups before it goes.
-                wait_for 5 sh -c '[ "$("$0" status --socket "$1" --json 2>/dev/null | jq length)" = 0 ]' "$MG" "$SOCK"
-                kill -TERM "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
-        fi
+        mgd_stop
         [ -n "$BUS_PID" ] && kill -TERM "$BUS_PID" 2>/dev/null
         for u in "${USERS_MADE[@]}"; do
                 userdel "$u" >/dev/null 2>&1 || userdel -f "$u" >/dev/null 2>&1
@@ -120,10 +114,7 @@ dbus-daemon --config-file="$D/bus.conf" --fork --print-pid=3 3>"$D/bus.pid" </de
 BUS_PID=$(cat "$D/bus.pid")
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$BUS
 
-cat >"$D/etc/memguard.conf" <<EOC
-[daemon]
-socket = $SOCK
-state-dir = $D/state
+mgd_config "$D/etc/memguard.conf" "$SOCK" "$D/state" <<EOC
 
 [profile default]
 max-memory = 300M
@@ -132,10 +123,9 @@ grace = 1s
 [profile small]
 max-memory = 200M
 EOC
-"$MEMGUARDD" -d -f "$D/etc/memguard.conf" </dev/null >"$D/daemon.log" 2>&1 &
-DAEMON_PID=$!
-wait_for 10 grep -q "serving org.memguard.Manager1 on the system bus" "$D/daemon.log" && wait_for 5 test -S "$SOCK" ||
-        skip_all "memguardd did not come up on the bus and the socket: $(tail -n 3 "$D/daemon.log" | tr '\n' ' ')"
+mgd_start "$D/etc/memguard.conf" "$SOCK" "$D/daemon.log" &&
+        wait_for 10 grep -q "serving org.memguard.Manager1 on the system bus" "$D/daemon.log" ||
+        skip_all "memguardd did not come up on the bus and the socket: $(mgd_why)"
 
 # --- helpers -----------------------------------------------------------------------------------------
 SOCKET_ADDR=--address=unix:path=$SOCK
@@ -149,7 +139,7 @@ mcall() {
 mshow_json() { "$MG" show "$1" --socket "$SOCK" --json 2>/dev/null; }
 job_state() { mshow_json "$1" | jq -r .State; }
 job_limit() { mshow_json "$1" | jq -r .LimitBytes; }
-daemon_serves() { pid_alive "$DAEMON_PID" && "$MG" status --socket "$SOCK" >/dev/null 2>&1; }
+daemon_serves() { mgd_answers; }
 
 declare -A JOB HOG RUN MGPID
 MEMHOG_EXTRA=()
@@ -164,8 +154,9 @@ job_start() {
         b) pre=("${AS_B[@]}") ;;
         esac
         local pf=$OUT/$name.pid
-        timeout -k 5 90 sh -c 'echo $$ >"$0"; exec "$@"' "$OUT/$name.mgpid" "${pre[@]}" "$MG" run --socket "$SOCK" "$@" \
-                -- "$BIN/memhog" --size 10 --hold 80 --pidfile "$pf" "${MEMHOG_EXTRA[@]}" </dev/null >"$OUT/$name.out" 2>&1 &
+        # The job holds until the test ends it: --hold and timeout(1) are ceilings, far beyond this script.
+        timeout -k 5 900 sh -c 'echo $$ >"$0"; exec "$@"' "$OUT/$name.mgpid" "${pre[@]}" "$MG" run --socket "$SOCK" "$@" \
+                -- "$BIN/memhog" --size 10 --hold 800 --pidfile "$pf" "${MEMHOG_EXTRA[@]}" </dev/null >"$OUT/$name.out" 2>&1 &
         RUN[$name]=$!
         CLEANUP_PIDS+=("$!")
         if ! wait_for 10 test -s "$pf"; then
@@ -187,7 +178,7 @@ job_end() {
 }
 
 # --- 1-9: both transports answer, as documented -------------------------------------------------------
-expect "memguardd owns org.memguard.Manager1 on the private system bus" 0 "^org\.memguard\.Manager1 +$DAEMON_PID " \
+expect "memguardd owns org.memguard.Manager1 on the private system bus" 0 "^org\.memguard\.Manager1 +$MGD_PID " \
         busctl --no-pager --system list
 busctl --no-pager --system introspect --xml-interface org.memguard.Manager1 /org/memguard/Manager1 >"$D/bus.xml" 2>&1
 expect "busctl introspects it on the bus: the same members and signatures as docs/org.memguard.Manager1.xml" 0 \
@@ -225,11 +216,12 @@ LISTENERS=()
 listen_bg() {  # listen_bg LOG PREFIX... : mgbus.py listen, in the background
         local log=$1
         shift
-        "$@" timeout 40 "${MGBUS[@]}" "${LISTEN_ADDR}" listen 35 >"$log" 2>&1 &
+        "$@" timeout 330 "${MGBUS[@]}" "${LISTEN_ADDR}" listen 300 >"$log" 2>&1 &
         LISTENERS+=("$!")
         CLEANUP_PIDS+=("$!")
 }
-timeout 40 stdbuf -oL busctl --no-pager --system monitor org.memguard.Manager1 >"$D/monitor.log" 2>&1 &
+# Listeners are ended once the signals are in; their timeouts are ceilings only.
+timeout 330 stdbuf -oL busctl --no-pager --system monitor org.memguard.Manager1 >"$D/monitor.log" 2>&1 &
 LISTENERS+=("$!")
 CLEANUP_PIDS+=("$!")
 LISTEN_ADDR=system listen_bg "$OUT/a-bus.log" "${AS_A[@]}"
@@ -249,8 +241,8 @@ done
 # ended. It must stay far below the kernel's hard limit, which would OOM-kill it before the grace ends
 # (and JobKilled would never come): the threshold is 30% of 200 MiB, the job stops growing at 75 MiB,
 # and the ceiling leaves room for what a sanitizer build of memhog adds (shadow memory, its runtime).
-"${AS_A[@]}" timeout -k 5 30 "$MG" run --socket "$SOCK" --max-memory 200 --kill-threshold 0.3 --warn-at 0.2 \
-        --grace 300ms -- "$BIN/memhog" --rate 100 --size 75 --ignore-term --hold 20 --pidfile "$OUT/sigjob.pid" \
+"${AS_A[@]}" timeout -k 5 120 "$MG" run --socket "$SOCK" --max-memory 200 --kill-threshold 0.3 --warn-at 0.2 \
+        --grace 300ms -- "$BIN/memhog" --rate 100 --size 75 --ignore-term --hold 100 --pidfile "$OUT/sigjob.pid" \
         >"$D/sigjob.out" 2>&1
 sig_rc=$?
 SIGJOB=$(sed -n 's/^JobStarted \([0-9]*\) .*/\1/p' "$D/root-socket.log" | tail -n 1)
@@ -280,8 +272,9 @@ else
         not_ok "a peer on the socket receives all five, JobKilled and JobEnded saying total-limit"
         diag_file "$D/root-socket.log"
 fi
-sleep 0.5  # the listeners have had the same signals as the others
 for f in "$OUT/b-bus.log" "$OUT/b-socket.log"; do
+        # The job's last signal has reached this listener too: so has everything it was sent before.
+        wait_for 10 grep -q "^JobEnded $SIGJOB " "$f" || diag "$(basename "$f"): no JobEnded $SIGJOB yet"
         if ! grep -q "sigjob\.pid" "$f"; then
                 ok "$UB's listener ($(basename "$f" .log)) does not learn the command of $UA's job (ListJobs hides it too)"
         else
@@ -300,7 +293,7 @@ job_start ja a || { diag "cannot start a job as $UA"; tap_done; }
 job_start jb b || { diag "cannot start a job as $UB"; tap_done; }
 JA=${JOB[ja]}
 JB=${JOB[jb]}
-"${AS_B[@]}" sleep 120 &
+"${AS_B[@]}" sleep 900 &
 B_SLEEP=$!
 PIDS_OF_USERS+=("$B_SLEEP")
 CLEANUP_PIDS+=("$B_SLEEP")
@@ -408,7 +401,7 @@ expect "GetReport in an unknown format: InvalidArgs" 1 "format must be" mcall "$
 expect "SetLimit 0 by the owner: AccessDenied, only root may remove a limit" 1 "AccessDenied: only root may remove" \
         "${AS_A[@]}" "${MGBUS[@]}" "socket:$SOCK" call SetLimit tt "$JA" 0
 
-sleep 60 &
+sleep 900 &
 VICTIM=$!
 CLEANUP_PIDS+=("$VICTIM")
 expect "RegisterJob with 5000 arguments: InvalidArgs (1 to 4096)" 1 "InvalidArgs: argv must have 1 to 4096" \
@@ -441,16 +434,16 @@ for sender in ":1.1" "org.freedesktop.DBus" "org.memguard.Manager1"; do
                 "${AS_A[@]}" "${MGBUS[@]}" "socket:$SOCK" forge-sender "$sender" "$JA"
 done
 expect "garbage bytes on the socket: the daemon drops that connection" 0 "sent" "${S[@]}" garbage
-"${S[@]}" idle 20 >"$D/idle.log" 2>&1 &
+"${S[@]}" idle 300 >"$D/idle.log" 2>&1 &
 IDLE_PID=$!
 CLEANUP_PIDS+=("$IDLE_PID")
 wait_for 5 grep -q connected "$D/idle.log"
 expect "while a peer holds a connection without ever authenticating, others are served" 0 "^ *$JA " \
-        timeout 10 "$MG" status --socket "$SOCK"
+        timeout 60 "$MG" status --socket "$SOCK"
 kill "$IDLE_PID" 2>/dev/null
 GARBAGE_PIDS=()
 for _ in 1 2 3 4 5 6 7 8; do
-        timeout 10 "${S[@]}" garbage >/dev/null 2>&1 &
+        timeout 60 "${S[@]}" garbage >/dev/null 2>&1 &
         GARBAGE_PIDS+=("$!")
 done
 wait "${GARBAGE_PIDS[@]}"
@@ -488,7 +481,7 @@ MEMHOG_EXTRA=()
 # whose log is cut at 2000 lines: a spinning accept() writes hundreds of thousands a second.
 FD_SOCK=$D/fd.sock
 mkdir -p "$D/fd-state"
-printf '[daemon]\nsocket = %s\nstate-dir = %s\n' "$FD_SOCK" "$D/fd-state" >"$D/fd.conf"
+mgd_config "$D/fd.conf" "$FD_SOCK" "$D/fd-state" </dev/null
 (
         ulimit -n 256 || exit 1
         echo "$BASHPID" >"$D/fd.pid"
@@ -496,12 +489,14 @@ printf '[daemon]\nsocket = %s\nstate-dir = %s\n' "$FD_SOCK" "$D/fd-state" >"$D/f
 ) </dev/null 2>&1 | { head -n 2000 >"$D/fd-daemon.log"; cat >/dev/null; } &
 if wait_for 10 test -S "$FD_SOCK" && FD_PID=$(cat "$D/fd.pid"); then
         CLEANUP_PIDS+=("$FD_PID")
-        "${AS_A[@]}" timeout 30 "${MGBUS[@]}" "socket:$FD_SOCK" hold 400 25 >"$OUT/hold.log" 2>&1 &
+        # Bound is not listening yet: wait until it answers.
+        wait_for 10 timeout 5 "$MG" status --socket "$FD_SOCK" >/dev/null 2>&1
+        "${AS_A[@]}" timeout 330 "${MGBUS[@]}" "socket:$FD_SOCK" hold 400 300 >"$OUT/hold.log" 2>&1 &
         HOLD_PID=$!
         CLEANUP_PIDS+=("$HOLD_PID")
         if wait_for 10 grep -q "holding 400" "$OUT/hold.log"; then
                 expect "while $UA holds 400 connections to a daemon with 256 descriptors, root is still answered" 0 \
-                        "No running jobs" timeout 3 "$MG" status --socket "$FD_SOCK"
+                        "No running jobs" timeout 60 "$MG" status --socket "$FD_SOCK"
                 n=$(grep -c "cannot accept" "$D/fd-daemon.log")
                 check "... and memguardd does not spin on accept() ($n 'cannot accept' warnings)" test "$n" -lt 100
         else
@@ -512,9 +507,8 @@ if wait_for 10 test -S "$FD_SOCK" && FD_PID=$(cat "$D/fd.pid"); then
         kill "$HOLD_PID" 2>/dev/null
         wait "$HOLD_PID" 2>/dev/null
         forget_pid "$HOLD_PID"
-        expect "once they are gone, it answers again" 0 "No running jobs" timeout 5 "$MG" status --socket "$FD_SOCK"
-        kill -TERM "$FD_PID" 2>/dev/null
-        wait_for 5 pid_gone "$FD_PID"
+        expect "once they are gone, it answers again" 0 "No running jobs" timeout 60 "$MG" status --socket "$FD_SOCK"
+        mgd_stop "$FD_PID"
 else
         not_ok "a second memguardd with 256 descriptors comes up"
         diag_file "$D/fd-daemon.log"

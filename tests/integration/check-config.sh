@@ -5,12 +5,11 @@
 # --check-config prints of it is itself a valid configuration that prints the same again.
 . "$(dirname "$0")/lib.sh"
 
-MEMGUARDD=${MEMGUARDD:-$top_builddir/daemon/memguardd}
 [ -x "$MEMGUARDD" ] || skip_all "memguardd is not built ($MEMGUARDD)"
 FIX=$top_srcdir/tests/fixtures/conf
 
 goods=(good-empty good-full)
-bads=(bad-syntax bad-values bad-references)
+bads=(bad-syntax bad-values bad-references bad-socket)
 tap_plan $((2 * ${#goods[@]} + 2 * ${#bads[@]} + 4))
 
 # Sizes in percent are of the host's RAM: the golden files were made with 8 GiB, which a small fake

@@ -5,9 +5,7 @@
 # a usage error; 3 when no daemon answered (saying what was tried).
 . "$(dirname "$0")/lib.sh"
 
-MEMGUARDD=${MEMGUARDD:-$top_builddir/daemon/memguardd}
-[ "$(id -u)" = 0 ] || skip_all "memguardd needs root to make job cgroups"
-[ -x "$MEMGUARDD" ] || skip_all "memguardd is not built ($MEMGUARDD)"
+require_memguardd
 require_binaries
 require_jq
 
@@ -16,17 +14,10 @@ SOCK=$D/mg.sock
 # No system bus for this test: neither the daemon nor the client may find the host's.
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$D/no-bus
 VERBS="status show kill freeze thaw limit reload profiles"
-DAEMON_PID=
-stop_daemon() {
-        [ -n "$DAEMON_PID" ] && kill -TERM "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
-        DAEMON_PID=
-}
+# At the end the jobs' processes go first, so that mgd_stop sees their jobs end.
 client_cleanup() {
         local p
         for p in "${HOGS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-        [ -n "$DAEMON_PID" ] &&
-                wait_for 5 sh -c '[ "$("$0" status --socket "$1" --json 2>/dev/null | jq length)" = 0 ]' "$MEMGUARD" "$SOCK"
-        stop_daemon
         lib_cleanup
 }
 trap client_cleanup EXIT
@@ -81,6 +72,8 @@ for v in $VERBS; do
                 "$MEMGUARD" "$v" $(args_for "$v") --socket "$D/none.sock"
 done
 expect "no daemon: memguard status --system exits 3 and says the system bus" 3 "system bus" "$MEMGUARD" status --system
+expect "no daemon: memguard run --socket PATH exits 1 naming the socket, and the job does not run" 1 "$D/none\.sock" \
+        sh -c '"$0" run --socket "$1" -- touch "$2"; rc=$?; [ ! -e "$2" ] && exit $rc' "$MEMGUARD" "$D/none.sock" "$D/ran"
 if [ -e /run/memguard/memguardd.sock ]; then
         skip "no daemon: with no option, both places are named" "this host has /run/memguard/memguardd.sock"
 else
@@ -92,10 +85,7 @@ check "no daemon: status --json writes nothing on stdout" test ! -s "$D/none.jso
 
 # --- the daemon ----------------------------------------------------------------------------------------------
 mkdir -p "$D/etc/conf.d" "$D/state"
-cat >"$D/etc/memguard.conf" <<EOC
-[daemon]
-socket = $SOCK
-state-dir = $D/state
+mgd_config "$D/etc/memguard.conf" "$SOCK" "$D/state" <<EOC
 
 [profile default]
 max-memory = 300M
@@ -106,10 +96,7 @@ max-memory = 200M
 warn-at = 0.5
 grace = 2s
 EOC
-"$MEMGUARDD" -d -f "$D/etc/memguard.conf" </dev/null >"$D/daemon.log" 2>&1 &
-DAEMON_PID=$!
-CLEANUP_PIDS+=("$DAEMON_PID")
-wait_for 10 test -S "$SOCK" || skip_all "memguardd did not come up: $(tail -n 3 "$D/daemon.log" | tr '\n' ' ')"
+mgd_start "$D/etc/memguard.conf" "$SOCK" "$D/daemon.log" || skip_all "memguardd did not come up: $(mgd_why)"
 
 expect "status with no jobs: 0, 'No running jobs.'" 0 "^No running jobs\.$" mg_ status
 expect "status --json with no jobs: an empty array" 0 "" \
@@ -127,13 +114,14 @@ check "profiles --json parses: default and small, with bytes, ratios, grace and 
 
 # job_start NAME [RUN OPTIONS...] -- [MEMHOG OPTIONS]: memguard run --socket in the background; sets J (the
 # daemon's id), HOG (memhog's pid) and RUN (for wait).
+# The jobs here run until the test ends them: their --hold 800 and timeout(1) are ceilings only.
 job_start() {
         local name=$1 opts=()
         shift
         while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
         shift
         local pf=$D/$name.pid
-        timeout -k 5 60 "$MEMGUARD" run --socket "$SOCK" "${opts[@]}" -- "$MEMHOG" "$@" --pidfile "$pf" \
+        timeout -k 5 900 "$MEMGUARD" run --socket "$SOCK" "${opts[@]}" -- "$MEMHOG" "$@" --pidfile "$pf" \
                 </dev/null >"$D/$name.out" 2>&1 &
         RUN=$!
         CLEANUP_PIDS+=("$RUN")
@@ -153,7 +141,7 @@ run_end() {
 json_of() { mg_ show "$1" --json 2>/dev/null; }
 current_at_least() { [ "$(json_of "$1" | jq -r .CurrentBytes)" -ge "$2" ] 2>/dev/null; }
 
-if ! job_start j1 --max-memory 100 -- --size 20 --hold 50; then
+if ! job_start j1 --max-memory 100 -- --size 20 --hold 800; then
         not_ok "a job for the verbs to work on"
         tap_done
 fi
@@ -163,7 +151,7 @@ wait_for 10 current_at_least "$J1" $((15 * MIB)) || diag "job $J1 never showed 1
 # status
 expect "status: a table with a header" 0 "^ID +USER +STATE +CURRENT +PEAK +LIMIT +PROFILE +COMMAND$" mg_ status
 check "... and the job's row: id, root, running, sizes, its limit of 100 MiB, profile, command" \
-        grep -Eq "^ *$J1 +root +running +[0-9.]+ MiB +[0-9.]+ MiB +100 MiB +default +.*memhog --size 20 --hold 50 --pidfile $D/j1\.pid$" \
+        grep -Eq "^ *$J1 +root +running +[0-9.]+ MiB +[0-9.]+ MiB +100 MiB +default +.*memhog --size 20 --hold 800 --pidfile $D/j1\.pid$" \
         "$TEST_TMP/last.out" || diag_file "$TEST_TMP/last.out"
 mg_ status --json >"$D/status.json"
 check "status --json parses: one object per job with exactly the documented keys" jtrue "$D/status.json" '
@@ -179,10 +167,13 @@ check "... and the values: id, user, uid, state, profile, command, bytes, limit 
 expect "show $J1: aligned Key: value lines" 0 "^Id: +$J1$" mg_ show "$J1"
 check "... State, User, Profile, the limit formatted, the command" sh -c '
         grep -Eq "^State: +running$" "$0" && grep -Eq "^User: +root$" "$0" && grep -Eq "^Profile: +default$" "$0" &&
-        grep -Eq "^LimitBytes: +100 MiB$" "$0" && grep -Eq "^CurrentBytes: +[0-9.]+ MiB$" "$0" &&
-        grep -Eq "^GraceUSec: +1s$" "$0" && grep -Eq "^KillThreshold: +80%$" "$0" &&
+        grep -Eq "^Limit: +100 MiB$" "$0" && grep -Eq "^Current: +[0-9.]+ MiB$" "$0" &&
+        grep -Eq "^Grace: +1s$" "$0" && grep -Eq "^Kill threshold: +80%$" "$0" &&
         grep -Eq "^Command: +.*memhog --size 20" "$0"' "$TEST_TMP/last.out" || diag_file "$TEST_TMP/last.out" 30
-check "... the values line up in one column" sh -c '[ "$(sed -n "/^[A-Za-z]*: /{s/^\([A-Za-z]*: *\).*/\1/;p}" "$0" |
+check "... labels for people, not the daemon's key names (GraceUSec, LimitBytes)" sh -c '
+        ! grep -Eq "^[A-Za-z]+(USec|Bytes):" "$0" && grep -Eq "^Process limit: +none$" "$0" &&
+        grep -Eq "^Start time: " "$0"' "$TEST_TMP/last.out" || diag_file "$TEST_TMP/last.out" 30
+check "... the values line up in one column" sh -c '[ "$(sed -n "/^[A-Z][A-Za-z ]*: /{s/^\([A-Za-z ]*: *\).*/\1/;p}" "$0" |
         awk "{ print length }" | sort -u | wc -l)" = 1 ]' "$TEST_TMP/last.out" || diag_file "$TEST_TMP/last.out" 30
 check "... then the last samples as a table" sh -c 'grep -Eq "^Last [0-9]+ of [0-9]+ samples:$" "$0" &&
         grep -Eq "^ +ELAPSED +WORKING SET +PROCESSES$" "$0" && grep -Eq "^ +[0-9.]+m?s +[0-9.]+ MiB +1$" "$0"' \
@@ -234,7 +225,7 @@ expect "freeze $J1 (ended): 1" 1 "no running job $J1" mg_ freeze "$J1"
 expect "thaw $J1 (ended): 1" 1 "no running job $J1" mg_ thaw "$J1"
 expect "limit $J1 1G (ended): 1" 1 "no running job $J1" mg_ limit "$J1" 1G
 
-if job_start j2 -- --size 10 --hold 50 --ignore-term; then
+if job_start j2 -- --size 10 --hold 800 --ignore-term; then
         expect "kill --now $J (a job that ignores SIGTERM): 0" 0 "" mg_ kill --now "$J"
         run_end
         check_eq "... its memguard run exits 137 (SIGKILL, no grace)" 137 "$RUN_RC" || diag_file "$D/j2.out"
@@ -245,7 +236,7 @@ fi
 
 # A command line with a newline and an escape sequence in it stays on its one row, escaped.
 pf=$D/evil.pid
-timeout -k 5 60 "$MEMGUARD" run --socket "$SOCK" -- sh -c 'exec "$0" --size 5 --hold 50 --pidfile "$1"' "$MEMHOG" "$pf" \
+timeout -k 5 900 "$MEMGUARD" run --socket "$SOCK" -- sh -c 'exec "$0" --size 5 --hold 800 --pidfile "$1"' "$MEMHOG" "$pf" \
         "$(printf 'x\n 99  root  running  fake\033[2J')" </dev/null >"$D/evil.out" 2>&1 &
 RUN=$!
 CLEANUP_PIDS+=("$RUN")
@@ -288,7 +279,7 @@ check "... the new profile is listed" jtrue <(mg_ profiles --json) \
 
 # A limit asked for at registration (below the profile's) or set later is the job's own: a reload keeps it
 # (a reload must not raise a limit its owner lowered).
-if job_start j3 --max-memory 100 -- --size 10 --hold 50; then
+if job_start j3 --max-memory 100 -- --size 10 --hold 800; then
         J3=$J
         check_eq "a job registered asking for 100 MiB under the 300M profile gets 100 MiB" 104857600 \
                 "$(json_of "$J3" | jq .LimitBytes)"
@@ -320,5 +311,5 @@ else
         skip "reload as uid 65534: 1, only root may" "setpriv(1) is missing"
 fi
 
-check "memguardd still runs" pid_alive "$DAEMON_PID"
+check "memguardd still runs" pid_alive "$MGD_PID"
 tap_done

@@ -7,8 +7,9 @@
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 MEMGUARD=${MEMGUARD:-$top_builddir/client/memguard}
 MEMHOG=${MEMHOG:-$top_builddir/tests/helpers/memhog}
-# Hard upper bound for one memguard run, in seconds: a hung run fails, it does not hang the suite.
-MG_TIMEOUT=${MG_TIMEOUT:-30}
+# Hard upper bound for one memguard run, in seconds: a hung run fails, it does not hang the suite. Far
+# above what any run needs on an idle machine (a few seconds), since a busy one must not fail a run.
+MG_TIMEOUT=${MG_TIMEOUT:-150}
 MIB=1048576
 
 # --- TAP -------------------------------------------------------------------------------------------
@@ -73,6 +74,7 @@ lib_cleanup() {
         for p in "${CLEANUP_PIDS[@]}"; do
                 kill -KILL "$p" 2>/dev/null
         done
+        mgd_stop
         for p in "${MG_PIDS_SEEN[@]}"; do
                 cg_reap "$p" >/dev/null 2>&1
         done
@@ -108,8 +110,26 @@ wait_for() {
         return 0
 }
 
+# --- memcheck (make check-valgrind) ------------------------------------------------------------------
+# MEMGUARD_VALGRIND is the valgrind command line to run memguard's own programs under ("valgrind -q
+# --error-exitcode=99 ..."); a script that supports it prefixes them with "${MG_VALGRIND[@]}" (empty
+# otherwise). Everything is much slower under valgrind: the waits get longer ceilings.
+MG_VALGRIND=()
+if [ -n "${MEMGUARD_VALGRIND:-}" ]; then
+        read -ra MG_VALGRIND <<<"$MEMGUARD_VALGRIND"
+        command -v "${MG_VALGRIND[0]}" >/dev/null || skip_all "MEMGUARD_VALGRIND: ${MG_VALGRIND[0]} is not installed"
+        MG_WAIT_SCALE=$((MG_WAIT_SCALE * 4))
+fi
+
 pid_alive() { kill -0 "$1" 2>/dev/null; }
 pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+# pid_exited PID: gone, or a zombie nobody has waited for yet (which kill -0 still finds).
+pid_exited() {
+        local stat
+        stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+        stat=${stat##*) }
+        [ "${stat%% *}" = Z ]
+}
 
 # --- prerequisites -----------------------------------------------------------------------------------
 require_binaries() {
@@ -192,7 +212,7 @@ cg_reap() {
                 else
                         for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -KILL "$p"; done
                 fi
-                for i in $(seq 40); do rmdir "$d" 2>/dev/null && break; sleep 0.05; done
+                wait_for 2 rmdir "$d" 2>/dev/null
         done
 }
 
@@ -236,6 +256,19 @@ mg_wait() {
                 CG_LEFT_ALL+="$MG_LEFT"$'\n'
                 cg_reap "$MG_PID"
         fi
+}
+
+# usage_lines FILE: how many "Memory usage:" lines a --log-file has (one a second, each after a sample).
+usage_lines() { grep -c 'Memory usage: ' "$1" 2>/dev/null; }
+# usage_seen FILE MIB: a "Memory usage:" line of the --log-file says at least MIB: a sample has seen it.
+usage_seen() {
+        awk -v want="$2" 'match($0, /Memory usage: [0-9.]+ [KMGT]?i?B/) {
+                split(substr($0, RSTART + 14, RLENGTH - 14), f, " ")
+                m = f[1] / 1048576
+                if (f[2] == "KiB") m = f[1] / 1024; else if (f[2] == "MiB") m = f[1]
+                else if (f[2] == "GiB") m = f[1] * 1024; else if (f[2] == "TiB") m = f[1] * 1048576
+                if (m >= want) found = 1
+        } END { exit !found }' "$1" 2>/dev/null
 }
 
 # mg ARGS...: run memguard ARGS... to the end (see mg_bg and mg_wait).
@@ -298,3 +331,80 @@ have_backend() {
         return 1
 }
 backend_why() { local v="BACKEND_WHY_$1"; printf '%s' "${!v:-not probed}"; }
+
+# --- memguardd ------------------------------------------------------------------------------------------
+# One daemon a script, started and stopped here: on its own socket, state directory and configuration.
+MEMGUARDD=${MEMGUARDD:-$top_builddir/daemon/memguardd}
+MGD_PID=               # the daemon mgd_start started, until mgd_stop or mgd_kill
+MGD_SOCK=
+MGD_PREFIX=()          # goes before memguardd, e.g. a socket activator (which execs it: the same pid)
+
+# require_memguardd [WHY ROOT]: skip the script unless we are root and memguardd is built.
+require_memguardd() {
+        [ "$(id -u)" = 0 ] || skip_all "${1:-memguardd needs root to make job cgroups}"
+        [ -x "$MEMGUARDD" ] || skip_all "memguardd is not built ($MEMGUARDD)"
+}
+
+# mgd_config FILE SOCKET STATE_DIR: a configuration whose [daemon] section starts with the socket and the
+# state directory; the rest (more [daemon] keys, profiles, watches) comes from stdin.
+mgd_config() {
+        mkdir -p "$(dirname "$1")"
+        { printf '[daemon]\nsocket = %s\nstate-dir = %s\n' "$2" "$3"; cat; } >"$1"
+}
+
+# mgd_answers: the daemon runs and answers a call on MGD_SOCK. Not the socket file alone: a daemon
+# killed with -9 leaves its socket behind, and a socket is bound before it listens.
+mgd_answers() {
+        pid_alive "$MGD_PID" && ! pid_exited "$MGD_PID" && "$MEMGUARD" status --socket "$MGD_SOCK" >/dev/null 2>&1
+}
+
+# mgd_start CONF SOCKET LOG [READY COMMAND...]: start "memguardd -d -f CONF" in the background (stdout and
+# stderr appended to LOG; variables assigned before mgd_start reach it) and wait until it is ready: until
+# READY COMMAND succeeds, by default until it answers on SOCKET. Sets MGD_PID and MGD_SOCK. 1 when it is
+# not ready within the ceiling (its log then says why: see mgd_why).
+mgd_start() {
+        local conf=$1 log=$3
+        MGD_SOCK=$2
+        shift 3
+        [ $# -gt 0 ] || set -- mgd_answers
+        "${MGD_PREFIX[@]}" "$MEMGUARDD" -d -f "$conf" </dev/null >>"$log" 2>&1 &
+        MGD_PID=$!
+        MGD_LOG=$log
+        wait_for 10 "$@"
+}
+# mgd_why: the end of the log of the daemon mgd_start started, on one line.
+mgd_why() { tail -n 3 "$MGD_LOG" 2>/dev/null | tr '\n' ' '; }
+
+# mgd_idle: the daemon has no job left (or cannot say: no jq).
+mgd_idle() {
+        command -v jq >/dev/null || return 0
+        [ "$("$MEMGUARD" status --socket "$MGD_SOCK" --json 2>/dev/null | jq length 2>/dev/null)" = 0 ]
+}
+
+# mgd_stop [PID]: stop the daemon (MGD_PID, or another one's PID) with SIGTERM and wait until it is gone.
+# Our own daemon first sees its jobs end and removes their groups: a daemon stopped with jobs keeps their
+# groups for the next start. 1 when it did not end on SIGTERM within the ceiling; it is then killed.
+mgd_stop() {
+        local pid=${1:-$MGD_PID} rc=0
+        [ -n "$pid" ] || return 0
+        [ "$pid" = "$MGD_PID" ] && pid_alive "$pid" && wait_for 5 mgd_idle
+        kill -TERM "$pid" 2>/dev/null
+        if ! wait_for 10 pid_exited "$pid"; then
+                diag "memguardd $pid did not end on SIGTERM: killed"
+                kill -KILL "$pid" 2>/dev/null
+                wait_for 10 pid_exited "$pid"
+                rc=1
+        fi
+        wait "$pid" 2>/dev/null
+        forget_pid "$pid"
+        [ "$pid" = "$MGD_PID" ] && MGD_PID=
+        return $rc
+}
+
+# mgd_kill: kill -9 of our daemon, as a crash; its jobs and their groups stay.
+mgd_kill() {
+        [ -n "$MGD_PID" ] || return 0
+        kill -KILL "$MGD_PID" 2>/dev/null
+        wait "$MGD_PID" 2>/dev/null
+        MGD_PID=
+}

@@ -3,30 +3,20 @@
 # daemon's profile applied, and a client killed mid-run leaving its job guarded by the daemon.
 . "$(dirname "$0")/lib.sh"
 
-MEMGUARDD=${MEMGUARDD:-$top_builddir/daemon/memguardd}
-[ "$(id -u)" = 0 ] || skip_all "memguardd needs root to make job cgroups"
-[ -x "$MEMGUARDD" ] || skip_all "memguardd is not built ($MEMGUARDD)"
+require_memguardd
 require_binaries
 require_jq
 
 D=$TEST_TMP
 SOCK=$D/memguardd.sock
-mkdir -p "$D/etc"
-cat >"$D/etc/memguard.conf" <<EOC
-[daemon]
-socket = $SOCK
-state-dir = $D/state
+CONF=$D/etc/memguard.conf
+mgd_config "$CONF" "$SOCK" "$D/state" <<EOC
 
 [profile default]
 max-memory = 300M
 grace = 1s
 EOC
-"$MEMGUARDD" -d -f "$D/etc/memguard.conf" </dev/null >"$D/daemon.log" 2>&1 &
-DAEMON_PID=$!
-CLEANUP_PIDS+=("$DAEMON_PID")
-wait_for 10 test -S "$SOCK" || skip_all "memguardd did not come up: $(tail -n 3 "$D/daemon.log" | tr '\n' ' ')"
-stop_daemon() { kill -TERM "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null; }
-trap 'stop_daemon; lib_cleanup' EXIT
+mgd_start "$CONF" "$SOCK" "$D/daemon.log" || skip_all "memguardd did not come up: $(mgd_why)"
 
 tap_plan 20
 
@@ -65,12 +55,15 @@ check "without --max-memory the profile's 300M applies (exit 10, limit 300 MiB)"
         sh -c "[ $MG_RC = 10 ] && jq -e '.limit.max_memory_bytes == 314572800' '$D/p.json' >/dev/null" || mg_diag
 
 # 12-14: the client dies mid-run; the daemon still stops the job at its limit.
-mg_bg run --socket "$SOCK" --max-memory 200 -- "$MEMHOG" --rate 20 --size 600 --hold 30 --pidfile "$D/hog.pid"
+# The job pauses at 20 MiB, far below its threshold, until its client is gone.
+mg_bg run --socket "$SOCK" --max-memory 200 -- "$MEMHOG" --rate 20 --size 600 --hold 30 --pidfile "$D/hog.pid" \
+        --pause-at 20 --go "$D/go-hog"
 if wait_for 10 test -s "$D/hog.pid"; then
         hog=$(head -1 "$D/hog.pid")
         kill -KILL "$MG_PID"
         mg_wait
         check "the job outlives its killed client" pid_alive "$hog"
+        touch "$D/go-hog"
         if wait_for 30 pid_gone "$hog"; then
                 ok "memguardd still stops it at its limit"
         else
@@ -86,16 +79,16 @@ fi
 mg run --dry-run --json "$D/dry.json" -- true
 check_eq "--dry-run guards in process (procfs or cgroup backend, no daemon job)" "true" "$(jget "$D/dry.json" .dry_run)"
 # 16-18: the state directory is lost with the daemon: the record on the job's cgroup brings it back.
-mg_bg run --socket "$SOCK" --max-memory 200 -- "$MEMHOG" --rate 10 --size 600 --hold 60 --pidfile "$D/lost.pid"
+# Paused at 20 MiB until the daemon has been killed, has lost its state and has taken the job up again.
+mg_bg run --socket "$SOCK" --max-memory 200 -- "$MEMHOG" --rate 10 --size 600 --hold 60 --pidfile "$D/lost.pid" \
+        --pause-at 20 --go "$D/go-lost"
 if wait_for 10 test -s "$D/lost.pid"; then
         lost=$(head -1 "$D/lost.pid")
         kill -KILL "$MG_PID"
         mg_wait
-        kill -KILL "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null
+        mgd_kill
         rm -rf "$D/state"
-        "$MEMGUARDD" -d -f "$D/etc/memguard.conf" </dev/null >"$D/daemon3.log" 2>&1 &
-        DAEMON_PID=$!
-        CLEANUP_PIDS+=("$DAEMON_PID")
+        mgd_start "$CONF" "$SOCK" "$D/daemon3.log"
         if wait_for 10 grep -q "taking it up from its cgroup" "$D/daemon3.log"; then
                 ok "with its state directory gone, the restarted daemon takes the job up from its cgroup's record"
         else
@@ -103,6 +96,7 @@ if wait_for 10 test -s "$D/lost.pid"; then
                 diag_file "$D/daemon3.log"
         fi
         check "the job is still running" pid_alive "$lost"
+        touch "$D/go-lost"
         if wait_for 60 pid_gone "$lost"; then
                 ok "and it is still stopped at its limit"
         else
@@ -114,13 +108,11 @@ else
 fi
 
 # 19-20: host-reserve: a host short of memory has its largest job stopped.
-stop_daemon
-sed -i 's/^\[daemon\]$/[daemon]\nhost-reserve = 99%/' "$D/etc/memguard.conf"
-"$MEMGUARDD" -d -f "$D/etc/memguard.conf" </dev/null >"$D/daemon2.log" 2>&1 &
-DAEMON_PID=$!
-CLEANUP_PIDS+=("$DAEMON_PID")
-wait_for 10 test -S "$SOCK"
-mg run --socket "$SOCK" --json "$D/host.json" -- "$MEMHOG" --size 20 --hold 20
+mgd_stop
+sed -i 's/^\[daemon\]$/[daemon]\nhost-reserve = 99%/' "$CONF"
+mgd_start "$CONF" "$SOCK" "$D/daemon2.log" || diag "memguardd did not come up: $(mgd_why)"
+# The job holds until the reserve stops it: --hold is a ceiling only.
+mg run --socket "$SOCK" --json "$D/host.json" -- "$MEMHOG" --size 20 --hold 120
 check_rc "with host-reserve above what the host has, the largest job is stopped (exit 10)" 10
 check "the report says it was the host reserve" jtrue "$D/host.json" '.reason | test("host-reserve")' \
         || diag "$(jget "$D/host.json" .reason)"

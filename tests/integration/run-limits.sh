@@ -44,9 +44,17 @@ for b in cgroup2 cgroup1 procfs; do
                 fi
         fi
 
-        rm -f "$J"
-        mg run --backend "$b" --json "$J" -- "$MEMHOG" --children 4 --size 60 --hold 1
-        check_rc "$b: memhog --children 4 --size 60 --hold 1 without a limit exits 0" 0
+        # The children hold their memory until memguard has sampled them all at once: until its log's
+        # "Memory usage:" line says 4 x 60 MiB, and two more lines (two seconds of samples) have come.
+        rm -f "$J" "$TEST_TMP/go" "$TEST_TMP/usage.log"
+        mg_bg run --backend "$b" --json "$J" --log-file "$TEST_TMP/usage.log" -- \
+                "$MEMHOG" --children 4 --size 60 --go "$TEST_TMP/go"
+        wait_for 10 usage_seen "$TEST_TMP/usage.log" 240 || diag "$b: memguard's log never said 240 MiB"
+        seen=$(usage_lines "$TEST_TMP/usage.log")
+        wait_for 10 test "$(usage_lines "$TEST_TMP/usage.log")" -ge $((seen + 2))
+        touch "$TEST_TMP/go"
+        mg_wait
+        check_rc "$b: memhog --children 4 --size 60 held until sampled, without a limit, exits 0" 0
         peak_kib=$(jget "$J" .max_total_rss_kib)
         nproc=$(jget "$J" '.processes | length')
         # 4 x 60 MiB, less 10% for timing and rounding.
@@ -77,10 +85,11 @@ check_eq "... the JSON exit_code is 137 too" "137" "$(jget "$J" .exit_code)"
 check_eq "... and the verdict is still killed" "killed" "$(jget "$J" .verdict)"
 
 # --- --max-process-memory -----------------------------------------------------------------------------------
-# Each child holds its 200 MiB for a second, so the sampler is sure to see it over 120 MiB
-# (80% of 150); without --hold a child can cross and exit between two samples (see below).
+# Each child holds its 200 MiB until it is stopped (--hold is a ceiling only), so the sampler sees it over
+# 120 MiB (80% of 150) however late it comes; without --hold a child can cross and exit between two
+# samples (see below).
 rm -f "$J" "$TEST_TMP/children.pid"
-mg run --max-process-memory 150 --json "$J" -- "$MEMHOG" --children 2 --size 200 --hold 1 --pidfile "$TEST_TMP/children.pid"
+mg run --max-process-memory 150 --json "$J" -- "$MEMHOG" --children 2 --size 200 --hold 120 --pidfile "$TEST_TMP/children.pid"
 check_rc "--max-process-memory 150 with 2 children of 200 MiB each stops the job with exit 11" 11
 reason=$(jget "$J" .reason)
 culprit=$(printf '%s' "$reason" | sed -n 's/^process \([0-9][0-9]*\) (memhog).*/\1/p')

@@ -59,6 +59,11 @@ else
         [ -n "$hog" ] && kill -KILL "$hog" 2>/dev/null
 fi
 
+# --quiet hides warnings, but not this one: without it a user believes the kernel holds the limit.
+mg run --quiet --max-memory 300 -- true
+check "as uid $NR_UID: --quiet still says the kernel does not enforce the limit" \
+        grep -q "the kernel does not enforce the limit" "$MG_ERR" || mg_diag
+
 # Asking for a cgroup backend explicitly is an error (1) that says why, not a silent fallback.
 have_cgroup=
 [ -n "$CG_V1_MEM" ] && have_cgroup=cgroup1

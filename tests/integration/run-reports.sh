@@ -13,10 +13,15 @@ L=$TEST_TMP/memguard.log
 P=$TEST_TMP/memhog.pid
 
 # --- every report of one passing job -----------------------------------------------------------------------
-# 30 MiB held for 2.5s: long enough for two samples and for two "Memory usage:" seconds in the log.
-rm -f "$J" "$C" "$T" "$L" "$P"
-mg run --max-memory 500 --json "$J" --csv "$C" --timeline "$T" --log-file "$L" -- \
-        "$MEMHOG" --size 30 --hold 2.5 --pidfile "$P"
+# 30 MiB held until the log has two "Memory usage:" seconds (so two samples at least): the test says when,
+# not a timer a busy machine can outrun.
+GO=$TEST_TMP/go
+rm -f "$J" "$C" "$T" "$L" "$P" "$GO"
+mg_bg run --max-memory 500 --json "$J" --csv "$C" --timeline "$T" --log-file "$L" -- \
+        "$MEMHOG" --size 30 --go "$GO" --pidfile "$P"
+wait_for 10 test "$(usage_lines "$L")" -ge 2 || diag "fewer than two 'Memory usage:' lines after the ceiling"
+touch "$GO"
+mg_wait
 check_rc "a passing job with --json FILE --csv --timeline --log-file exits 0" 0
 hog=$(head -n1 "$P" 2>/dev/null)
 
@@ -28,13 +33,16 @@ for k in command start_time end_time duration_seconds interval_ms max_total_rss_
 done
 check_eq "... it has command, start_time, end_time, duration_seconds, interval_ms, max_total_rss_kib, processes, limit, verdict, reason, backend, exit_code" "" "$missing"
 
-check_eq "... command is the argv array" "[\"$MEMHOG\",\"--size\",\"30\",\"--hold\",\"2.5\",\"--pidfile\",\"$P\"]" "$(jget "$J" '.command | tojson')"
+check_eq "... command is the argv array" "[\"$MEMHOG\",\"--size\",\"30\",\"--go\",\"$GO\",\"--pidfile\",\"$P\"]" "$(jget "$J" '.command | tojson')"
 iso='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$'
 check "... start_time and end_time are ISO 8601 UTC, start <= end" \
         jtrue "$J" --arg re "$iso" '(.start_time | test($re)) and (.end_time | test($re)) and .start_time <= .end_time' ||
         diag "$(jget "$J" '"\(.start_time) \(.end_time)"')"
-check "... duration_seconds is a number between 2.4 and 10 ($(jget "$J" .duration_seconds))" \
-        jtrue "$J" '(.duration_seconds | type) == "number" and .duration_seconds >= 2.4 and .duration_seconds < 10'
+# Bounds from what the job did, not from the clock: it lived past two usage lines a second apart, and
+# within the run's wall time as measured from outside.
+check "... duration_seconds is a number between 1 and the run's ${MG_MS}ms ($(jget "$J" .duration_seconds))" \
+        jtrue "$J" --argjson ms "$MG_MS" '(.duration_seconds | type) == "number" and .duration_seconds >= 1 and
+                                          .duration_seconds <= $ms / 1000'
 check "... interval_ms is a positive number ($(jget "$J" .interval_ms))" jtrue "$J" '(.interval_ms | type) == "number" and .interval_ms > 0'
 check "... limit.max_memory_bytes is 500 MiB" jtrue "$J" ".limit.max_memory_bytes == $((500 * MIB))" || diag "$(jget "$J" .limit)"
 check_eq "... verdict completed" "completed" "$(jget "$J" .verdict)"
@@ -65,7 +73,7 @@ check "... every row has 5 fields, a timestamp and numbers" \
 check "--log-file: the log says how the job ended" grep -q "job ended: completed" "$L" || diag_file "$L"
 # memguard(1): "Append every event and a 'Memory usage:' line per second to file".
 usage=$(grep -c "Memory usage:" "$L" 2>/dev/null)
-check "--log-file: a 'Memory usage:' line per second, as memguard(1) says (${usage:-0} in 2.5s)" test "${usage:-0}" -ge 2 ||
+check "--log-file: a 'Memory usage:' line per second, as memguard(1) says (${usage:-0} lines)" test "${usage:-0}" -ge 2 ||
         { diag "run.c logs the usage line with log_debug(); log.c writes only up to LOG_INFO to the file."; diag_file "$L"; }
 
 # --- --json without a file: JSON on stdout, the summary still on stderr --------------------------------------
@@ -120,9 +128,13 @@ for b in cgroup2 cgroup1; do
                 skip "$b: the peak agrees with the kernel's high-water mark" "$b is not available here: $(backend_why "$b")"
                 continue
         fi
-        rm -f "$J"
-        mg run --backend "$b" --json "$J" -- "$MEMHOG" --size 200 --hold 0.5
-        check_rc "$b: memhog --size 200 --hold 0.5 exits 0" 0
+        # Held until a sample has seen the 200 MiB (memguard's log says so), then it exits.
+        rm -f "$J" "$GO" "$L"
+        mg_bg run --backend "$b" --json "$J" --log-file "$L" -- "$MEMHOG" --size 200 --go "$GO"
+        wait_for 10 usage_seen "$L" 200 || diag "$b: memguard's log never said 200 MiB"
+        touch "$GO"
+        mg_wait
+        check_rc "$b: memhog --size 200, held until sampled, exits 0" 0
         kib=$(jget "$J" .max_total_rss_kib)
         sampled=$(jget "$J" .peak.sampled_total_bytes)
         high=$(jget "$J" .peak.kernel_high_water_bytes)
@@ -152,6 +164,65 @@ else
         not_ok "a one-process job's own peak is within 10% of the job's peak"
         diag "process peak $own KiB, job peak $total KiB"
 fi
+
+# --- report paths are checked before the job runs ------------------------------------------------------------
+for opt in --json --csv --timeline --log-file; do
+        rm -f "$TEST_TMP/ran"
+        mg run "$opt" "$TEST_TMP/no-such-dir/out" -- sh -c ': >"$0"' "$TEST_TMP/ran"
+        if [ "$MG_RC" = 2 ] && grep -q -- "$opt $TEST_TMP/no-such-dir/out" "$MG_ERR" && [ ! -e "$TEST_TMP/ran" ]; then
+                ok "$opt into a missing directory: a usage error (2) naming the option, before the job runs"
+        else
+                not_ok "$opt into a missing directory: a usage error (2) naming the option, before the job runs"
+                diag "the job ran: $([ -e "$TEST_TMP/ran" ] && echo yes || echo no)"
+                mg_diag
+        fi
+done
+mkdir -p "$TEST_TMP/a-dir"
+mg run --json "$TEST_TMP/a-dir" -- sh -c ': >"$0"' "$TEST_TMP/ran"
+check "--json naming a directory: 2, before the job runs" sh -c '[ "$0" = 2 ] && [ ! -e "$1" ]' "$MG_RC" "$TEST_TMP/ran" ||
+        mg_diag
+
+# --- a full disk is an error, and leaves no empty report ----------------------------------------------------
+mg run --quiet --log-file /dev/full -- true
+check "--log-file on a full device: exit 1, not a silent 0" test "$MG_RC" = 1 || mg_diag
+check "... and stderr says the log file could not be written" \
+        grep -q "cannot write to the log file /dev/full: No space left on device" "$MG_ERR" || mg_diag
+FULL=$TEST_TMP/full
+mkdir -p "$FULL"
+if [ "$(id -u)" != 0 ] || ! mount -t tmpfs -o size=64k mg-full "$FULL" 2>/dev/null; then
+        skip "--json on a full filesystem: exit 1 and no 0-byte file" "cannot mount a small tmpfs here (needs root)"
+        skip "... a report there from before stays whole" "cannot mount a small tmpfs here (needs root)"
+else
+        trap 'umount "$FULL" 2>/dev/null; lib_cleanup' EXIT
+        dd if=/dev/zero of="$FULL/fill" bs=4k 2>/dev/null
+        mg run --quiet --json "$FULL/r.json" -- true
+        if [ "$MG_RC" = 1 ] && grep -q "cannot write the JSON report to $FULL/r.json" "$MG_ERR" && [ ! -e "$FULL/r.json" ]; then
+                ok "--json on a full filesystem: exit 1, the error said, and no 0-byte file"
+        else
+                not_ok "--json on a full filesystem: exit 1, the error said, and no 0-byte file"
+                diag "$(ls -l "$FULL")"
+                mg_diag
+        fi
+        rm -f "$FULL/fill"
+        echo '{"old": true}' >"$FULL/r.json"
+        dd if=/dev/zero of="$FULL/fill" bs=4k 2>/dev/null
+        mg run --quiet --json "$FULL/r.json" -- true
+        check "... a report there from before stays whole" sh -c '[ "$0" = 1 ] && jq -e .old "$1" >/dev/null' \
+                "$MG_RC" "$FULL/r.json" || { mg_diag; diag_file "$FULL/r.json"; }
+        umount "$FULL"
+fi
+
+# --- a command line cannot forge a line of the report or of the log -------------------------------------------
+forged=$'x\nVerdict:         killed: MEMORY THRESHOLD EXCEEDED\033[2J'
+mg run --no-daemon -- sh -c 'exit 0' "$forged"
+check "a newline and an escape in the command line: one Verdict line, the command on its one line as \\x0a, \\x1b" \
+        sh -c '[ "$(grep -c "^Verdict:" "$0")" = 1 ] && grep -qF "x\\x0aVerdict:" "$0" && ! grep -q "$(printf "\033")" "$0"' \
+        "$MG_ERR" || mg_diag
+rm -f "$L"
+mg run --no-daemon --log-file "$L" -- "$(printf 'no-such-cmd\nmemguard: MEMORY THRESHOLD EXCEEDED')"
+check "... a command that is not found: 127, and no forged line on stderr or in the log" sh -c '[ "$0" = 127 ] &&
+        ! grep -q "^memguard: MEMORY" "$1" && ! grep -v "^\[" "$2" && grep -qF "no-such-cmd\\x0amemguard" "$1"' \
+        "$MG_RC" "$MG_ERR" "$L" || { mg_diag; diag_file "$L"; }
 
 check_no_cgroups_left
 tap_done

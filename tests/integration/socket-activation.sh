@@ -3,23 +3,20 @@
 # systemd's socket activation hands it over, and serves the interface on it.
 . "$(dirname "$0")/lib.sh"
 
-MEMGUARDD=${MEMGUARDD:-$top_builddir/daemon/memguardd}
-[ "$(id -u)" = 0 ] || skip_all "memguardd needs root"
-[ -x "$MEMGUARDD" ] || skip_all "memguardd is not built ($MEMGUARDD)"
+require_memguardd "memguardd needs root"
 ACTIVATE=$(command -v systemd-socket-activate || true)
 [ -n "$ACTIVATE" ] || skip_all "systemd-socket-activate is missing (package systemd)"
 
 D=$TEST_TMP
 SOCK=$D/activated.sock
 CONF_SOCK=$D/never-bound.sock
-printf '[daemon]\nsocket = %s\nstate-dir = %s/state\n' "$CONF_SOCK" "$D" >"$D/memguard.conf"
-# --accept=no: one daemon gets the listening socket, as memguardd.socket does it.
-"$ACTIVATE" -l "$SOCK" "$MEMGUARDD" -d -f "$D/memguard.conf" </dev/null >"$D/daemon.log" 2>&1 &
-ACT_PID=$!
-CLEANUP_PIDS+=("$ACT_PID")
-trap 'kill -TERM "$ACT_PID" 2>/dev/null; pkill -TERM -f "memguardd -d -f $D/memguard.conf"; lib_cleanup' EXIT
+mgd_config "$D/memguard.conf" "$CONF_SOCK" "$D/state" </dev/null
+# --accept=no: one daemon gets the listening socket, as memguardd.socket does it. The activator listens,
+# and at the first connection execs memguardd in its own process: MGD_PID is the daemon's. Ready is when
+# it listens; the first call is the test's own.
+MGD_PREFIX=("$ACTIVATE" -l "$SOCK")
+mgd_start "$D/memguard.conf" "$SOCK" "$D/daemon.log" grep -q "^Listening on $SOCK " "$D/daemon.log"
 tap_plan 4
-wait_for 10 test -S "$SOCK"
 "$MEMGUARD" status --socket "$SOCK" >"$D/status.out" 2>"$D/status.err"
 check_eq "the first client's call starts memguardd on the handed-over socket and is answered" 0 "$?" \
         || { diag_file "$D/status.err"; diag_file "$D/daemon.log"; }

@@ -19,11 +19,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
+#include "conf-internal.h"
 #include "conf.h"
+#include "file.h"
 #include "macro.h"
 
 /* "80%" is taken of this: 8 GiB, so percentages give round numbers. */
@@ -61,23 +66,6 @@ static char *dump_string(const struct conf *c) {
         assert_non_null(f);
         assert_int_equal(conf_dump(f, c), 0);
         assert_int_equal(fclose(f), 0);
-        return s;
-}
-
-static char *read_file(const char *path) {
-        char *s = NULL;
-        size_t size = 0, n;
-        FILE *in = fopen(path, "re"), *out;
-        char buf[4096];
-
-        if (!in)
-                return NULL;
-        out = open_memstream(&s, &size);
-        assert_non_null(out);
-        while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
-                fwrite(buf, 1, n, out);
-        fclose(in);
-        assert_int_equal(fclose(out), 0);
         return s;
 }
 
@@ -274,7 +262,6 @@ static const struct good_case good_cases[] = {
         D("interval", "1ms", interval_usec, F_U64, .u = USEC_PER_MSEC),
         D("interval", "1h30min", interval_usec, F_U64, .u = 5400 * USEC_PER_SEC),
         D("interval", "adaptive", interval_usec, F_U64, .u = 0),
-        D("interval", "0", interval_usec, F_U64, .u = 0),
         D("socket", "/run/x.sock", socket_path, F_STR, .s = "/run/x.sock"),
         D("socket", "/" "123456789012345678901234567890123456789012345678901234567890"
                     "1234567890123456789012345678901234567890123456", socket_path, F_STR,
@@ -290,6 +277,7 @@ static const struct good_case good_cases[] = {
         D("host-reserve", "4000", host_reserve_bytes, F_U64, .u = 4000 * MIB),
         D("host-reserve", "10%", host_reserve_bytes, F_U64, .u = 858993459),
         D("host-reserve", "off", host_reserve_bytes, F_U64, .u = 0),
+        D("host-reserve", "99%", host_reserve_bytes, F_U64, .u = 8504035246),
         D("default-profile", "default", default_profile, F_STR, .s = "default"),
         DX("default-profile", "big", "[profile big]", default_profile, F_STR, .s = "big"),
         D("cgroup-parent", "/memguard.slice", cgroup_parent, F_STR, .s = "/memguard.slice"),
@@ -339,12 +327,19 @@ static const struct good_case good_cases[] = {
         R("group", "root", gid, F_GID, .u = 0),
         R("group", "4321", gid, F_GID, .u = 4321),
         R("command", "*python*", command, F_STR, .s = "*python*"),
+        R("command", "*python[23]*", command, F_STR, .s = "*python[23]*"),
+        R("command", "[]x]*", command, F_STR, .s = "[]x]*"),
+        R("command", "[!]]*", command, F_STR, .s = "[!]]*"),
+        R("command", "[[:digit:]]*", command, F_STR, .s = "[[:digit:]]*"),
+        R("command", "\\[x", command, F_STR, .s = "\\[x"),
+        R("command", "a]b", command, F_STR, .s = "a]b"),
         R("cgroup", "/user.slice/*", cgroup, F_STR, .s = "/user.slice/*"),
         R("profile", "default", profile, F_STR, .s = "default"),
 
         W("cgroup", "/system.slice/slurmstepd.scope/job_*", cgroup, F_STR,
           .s = "/system.slice/slurmstepd.scope/job_*"),
         W("profile", "default", profile, F_STR, .s = "default"),
+        W("cgroup", "/?*", cgroup, F_STR, .s = "/?*"),
 };
 
 /* "[SECTION NAME]\nKEY = VALUE\n" and whatever else the section needs to be valid. */
@@ -432,11 +427,20 @@ struct bad_case {
 #define CGROUP_PATTERN_EXPECTED \
         "(expected a shell pattern on absolute cgroup paths such as /system.slice/slurmstepd.scope/job_*)"
 
+#define CGROUP_PATTERN_EXPECTED_ESCAPE \
+        "(expected a shell pattern on absolute cgroup paths such as /system.slice/slurmstepd.scope/job_*; " \
+        "\\[ is a literal '[')"
+
 static const struct bad_case bad_cases[] = {
         { "daemon", "interval", "fast", NULL,
           "t.conf:2: [daemon] interval: invalid interval 'fast' " INTERVAL_EXPECTED },
         { "daemon", "interval", "500us", NULL,
           "t.conf:2: [daemon] interval: interval '500us' out of range " INTERVAL_EXPECTED },
+        /* Zero is not "adaptive" spelled differently, nor "as fast as possible". */
+        { "daemon", "interval", "0", NULL,
+          "t.conf:2: [daemon] interval: interval '0' out of range " INTERVAL_EXPECTED },
+        { "daemon", "interval", "0ms", NULL,
+          "t.conf:2: [daemon] interval: interval '0ms' out of range " INTERVAL_EXPECTED },
         { "daemon", "interval", "-1", NULL,
           "t.conf:2: [daemon] interval: invalid interval '-1' " INTERVAL_EXPECTED },
         { "daemon", "interval", "", NULL,
@@ -465,6 +469,16 @@ static const struct bad_case bad_cases[] = {
           "t.conf:2: [daemon] host-reserve: invalid size 'bogus' " SIZE_EXPECTED },
         { "daemon", "host-reserve", "0", NULL,
           "t.conf:2: [daemon] host-reserve: size '0' out of range " SIZE_EXPECTED },
+        /* A reserve of all the host's memory would stop every job at once. */
+        { "daemon", "host-reserve", "100%", NULL,
+          "t.conf:2: [daemon] host-reserve: 8G is not below the host's memory, 8G (expected a share below "
+          "100% such as 10%, a smaller size, or off)" },
+        { "daemon", "host-reserve", "8G", NULL,
+          "t.conf:2: [daemon] host-reserve: 8G is not below the host's memory, 8G (expected a share below "
+          "100% such as 10%, a smaller size, or off)" },
+        { "daemon", "host-reserve", "16G", NULL,
+          "t.conf:2: [daemon] host-reserve: 16G is not below the host's memory, 8G (expected a share below "
+          "100% such as 10%, a smaller size, or off)" },
         { "daemon", "host-reserve", "101%", NULL,
           "t.conf:2: [daemon] host-reserve: size '101%' out of range " SIZE_EXPECTED },
         { "daemon", "default-profile", "no such", NULL,
@@ -535,6 +549,13 @@ static const struct bad_case bad_cases[] = {
                                              "kill or freeze)" },
         { "profile", "action", "Kill", NULL, "t.conf:2: [profile p] action: invalid action 'Kill' (expected "
                                              "kill or freeze)" },
+        /* Parts of a duration go from the largest unit down, each once. */
+        { "profile", "grace", "1s1h", NULL,
+          "t.conf:2: [profile p] grace: invalid duration '1s1h' " DURATION_EXPECTED },
+        { "profile", "grace", "1h1h", NULL,
+          "t.conf:2: [profile p] grace: invalid duration '1h1h' " DURATION_EXPECTED },
+        { "profile", "interval", "0", NULL,
+          "t.conf:2: [profile p] interval: interval '0' out of range " INTERVAL_EXPECTED },
         { "profile", "interval", "0.5ms", NULL,
           "t.conf:2: [profile p] interval: interval '0.5ms' out of range " INTERVAL_EXPECTED },
         { "profile", "interval", "off", NULL,
@@ -583,6 +604,25 @@ static const struct bad_case bad_cases[] = {
           "t.conf:2: [rule r] cgroup: invalid cgroup pattern 'job_*' " CGROUP_PATTERN_EXPECTED },
         { "rule", "cgroup", "*/job_*", NULL,
           "t.conf:2: [rule r] cgroup: invalid cgroup pattern '*/job_*' " CGROUP_PATTERN_EXPECTED },
+        /* fnmatch() would read these as literals; they are typos. */
+        { "rule", "command", "[", NULL,
+          "t.conf:2: [rule r] command: malformed pattern '[': a '[' without its ']' or a '\\' at the end "
+          "(expected a shell pattern such as *python*; \\[ is a literal '[')" },
+        { "rule", "command", "*python[23*", NULL,
+          "t.conf:2: [rule r] command: malformed pattern '*python[23*': a '[' without its ']' or a '\\' at "
+          "the end (expected a shell pattern such as *python*; \\[ is a literal '[')" },
+        { "rule", "command", "[[:alpha:]", NULL,
+          "t.conf:2: [rule r] command: malformed pattern '[[:alpha:]': a '[' without its ']' or a '\\' at "
+          "the end (expected a shell pattern such as *python*; \\[ is a literal '[')" },
+        { "rule", "command", "[[:alpha]", NULL,
+          "t.conf:2: [rule r] command: malformed pattern '[[:alpha]': a '[' without its ']' or a '\\' at "
+          "the end (expected a shell pattern such as *python*; \\[ is a literal '[')" },
+        { "rule", "command", "make\\", NULL,
+          "t.conf:2: [rule r] command: malformed pattern 'make\\x5c': a '[' without its ']' or a '\\' at "
+          "the end (expected a shell pattern such as *python*; \\[ is a literal '[')" },
+        { "rule", "cgroup", "/user.slice/user-[0-9*", NULL,
+          "t.conf:2: [rule r] cgroup: malformed cgroup pattern '/user.slice/user-[0-9*': a '[' without its "
+          "']' or a '\\' at the end " CGROUP_PATTERN_EXPECTED_ESCAPE },
         { "rule", "profile", "missing", NULL,
           "t.conf:2: [rule r] profile: no such profile 'missing' (expected one of default)" },
         { "rule", "profile", "bad name!", NULL,
@@ -593,6 +633,16 @@ static const struct bad_case bad_cases[] = {
           "t.conf:2: [watch w] cgroup: invalid cgroup pattern '' " CGROUP_PATTERN_EXPECTED },
         { "watch", "cgroup", "slurm/job_*", NULL,
           "t.conf:2: [watch w] cgroup: invalid cgroup pattern 'slurm/job_*' " CGROUP_PATTERN_EXPECTED },
+        { "watch", "cgroup", "/x/job_[", NULL,
+          "t.conf:2: [watch w] cgroup: malformed cgroup pattern '/x/job_[': a '[' without its ']' or a '\\' "
+          "at the end " CGROUP_PATTERN_EXPECTED_ESCAPE },
+        /* The root cgroup is the whole host. */
+        { "watch", "cgroup", "/", NULL,
+          "t.conf:2: [watch w] cgroup: '/' matches the root cgroup /, which holds the whole host (expected a "
+          "pattern of cgroups below it such as /system.slice/slurmstepd.scope/job_*)" },
+        { "watch", "cgroup", "/*", NULL,
+          "t.conf:2: [watch w] cgroup: '/*' matches the root cgroup /, which holds the whole host (expected a "
+          "pattern of cgroups below it such as /system.slice/slurmstepd.scope/job_*)" },
         { "watch", "profile", "missing", NULL,
           "t.conf:2: [watch w] profile: no such profile 'missing' (expected one of default)" },
 };
@@ -857,6 +907,101 @@ static void test_errors_append(void **state) {
         conf_errors_done(&e);
 }
 
+/* A socket path may be free or hold a socket, never somebody's file: memguardd removes what is there. */
+static void test_socket_path(void **state) {
+        char dir[] = "/tmp/memguard-test-conf-XXXXXX";
+        _cleanup_free_ char *file = NULL, *link = NULL, *sock = NULL, *free_path = NULL;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd;
+
+        assert_non_null(mkdtemp(dir));
+        assert_true(asprintf(&file, "%s/file", dir) > 0);
+        assert_true(asprintf(&link, "%s/link", dir) > 0);
+        assert_true(asprintf(&sock, "%s/sock", dir) > 0);
+        assert_true(asprintf(&free_path, "%s/free", dir) > 0);
+
+        fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        close(fd);
+        assert_int_equal(symlink(sock, link), 0);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        strcpy(sa.sun_path, sock);
+        assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+
+        struct {
+                const char *path;
+                bool good;
+        } cases[] = {
+                { free_path, true },
+                { sock, true },                 /* the socket of a running memguardd, at a reload */
+                { file, false },
+                { link, false },                /* even to a socket: the link itself would be removed */
+                { dir, false },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *text = NULL, *expected = NULL;
+
+                assert_true(asprintf(&text, "[daemon]\nsocket = %s\n", cases[i].path) > 0);
+                if (cases[i].good) {
+                        _cleanup_(conf_freep) struct conf *c = load_good(text);
+
+                        assert_string_equal(c->daemon.socket_path, cases[i].path);
+                        continue;
+                }
+                assert_true(asprintf(&expected, "t.conf:2: [daemon] socket: '%s' exists and is not a socket "
+                                     "(expected a path that is free or holds memguardd's socket)\n",
+                                     cases[i].path) > 0);
+                check_errors(text, expected);
+        }
+
+        close(fd);
+        assert_int_equal(unlink(sock), 0);
+        assert_int_equal(unlink(link), 0);
+        assert_int_equal(unlink(file), 0);
+        assert_int_equal(rmdir(dir), 0);
+}
+
+/* Thousands of sections (a generated file, a drop-in per job) load in time linear in their number:
+ * the name comparisons that find duplicates and references are counted, not timed. */
+static uint64_t load_sections_compares(size_t n) {
+        _cleanup_(conf_freep) struct conf *c = NULL;
+        struct conf_errors e = {};
+        uint64_t compares = UINT64_MAX;
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+
+        assert_non_null(f);
+        /* Rules name profiles defined after them, watches the ones before: both ways are looked up. */
+        for (size_t i = 0; i < n / 4; i++)
+                fprintf(f, "[rule r%zu]\nprofile = p%zu\n", i, i);
+        for (size_t i = 0; i < n / 4; i++)
+                fprintf(f, "[profile p%zu]\nmax-memory = 1G\n", i);
+        for (size_t i = 0; i < n / 4; i++)
+                fprintf(f, "[profile q%zu]\n", i);
+        for (size_t i = 0; i < n / 4; i++)
+                fprintf(f, "[watch w%zu]\ncgroup = /x/job_%zu\nprofile = q%zu\n", i, i, i);
+        assert_int_equal(fclose(f), 0);
+
+        assert_int_equal(conf_parse_string_counted(text, "t.conf", RAM, &c, &e, &compares), 0);
+        assert_int_equal(e.n, 0);
+        assert_int_equal(c->n_profiles, n / 2 + 1);
+        assert_int_equal(c->n_rules, n / 4);
+        assert_int_equal(c->n_watches, n / 4);
+        free(text);
+        return compares;
+}
+
+static void test_many_sections(void **state) {
+        uint64_t small = load_sections_compares(4000), large = load_sections_compares(40000);
+
+        /* A few comparisons per section, and ten times the sections cost about ten times as many: a
+         * scan of every section so far would cost thousands per section and a hundred times as many. */
+        if (large > 4 * 40000 || large > 12 * small)
+                fail_msg("%" PRIu64 " name comparisons for 4,000 sections, %" PRIu64 " for 40,000", small, large);
+}
+
 static void test_long_lines(void **state) {
         _cleanup_(conf_freep) struct conf *c = NULL;
         _cleanup_free_ char *hook = NULL, *text = NULL;
@@ -897,15 +1042,6 @@ static void test_long_lines(void **state) {
         check_errors(text, "t.conf:1: line too long, 4101 bytes (expected at most 4096)\n");
 }
 
-/* A file on disk, for what a string cannot hold (a NUL byte) and for conf_load() itself. */
-static void write_file(const char *path, const void *data, size_t size) {
-        FILE *f = fopen(path, "we");
-
-        assert_non_null(f);
-        assert_int_equal(fwrite(data, 1, size, f), size);
-        assert_int_equal(fclose(f), 0);
-}
-
 static void test_files(void **state) {
         char dir[] = "/tmp/test-conf-XXXXXX";
         _cleanup_free_ char *main_path = NULL, *dropins = NULL, *nul_path = NULL, *joined = NULL;
@@ -925,7 +1061,7 @@ static void test_files(void **state) {
         assert_true(strstr(e.messages[0], "/main.conf: cannot open: No such file or directory") != NULL);
         conf_errors_done(&e);
 
-        write_file(main_path, "[daemon]\ninterval = 3s\n", strlen("[daemon]\ninterval = 3s\n"));
+        file_write(main_path, "[daemon]\ninterval = 3s\n", strlen("[daemon]\ninterval = 3s\n"));
         assert_int_equal(conf_load(main_path, dropins, RAM, &c, &e), 0);
         assert_int_equal(e.n, 0);
         assert_int_equal(c->daemon.interval_usec, 3 * USEC_PER_SEC);
@@ -944,7 +1080,7 @@ static void test_files(void **state) {
         conf_errors_done(&e);
 
         /* A NUL byte is an error at its line; the lines after it still count. */
-        write_file(nul_path, nul_text, sizeof(nul_text) - 1);
+        file_write(nul_path, nul_text, sizeof(nul_text) - 1);
         assert_int_equal(conf_load(nul_path, NULL, RAM, &c, &e), -EINVAL);
         joined = errors_join(&e);
         assert_non_null(strstr(joined, "/nul.conf:2: line contains a NUL byte (expected text)\n"));
@@ -1111,8 +1247,8 @@ static void test_golden(void **state) {
                 conf_errors_done(&e);
 
                 if (update)
-                        write_file(expected_path, actual, strlen(actual));
-                expected = read_file(expected_path);
+                        file_write(expected_path, actual, strlen(actual));
+                expected = file_read(expected_path);
                 if (!expected)
                         fail_msg("%s is missing (MEMGUARD_UPDATE_GOLDEN=1 writes it)", expected_path);
                 assert_string_equal(actual, expected);
@@ -1156,7 +1292,7 @@ static void test_shipped(void **state) {
 
         /* Uncommenting every "#key = value" line and the "#[profile default]" header must give the
          * built-in configuration again: the documented defaults are the real ones. */
-        text = read_file(SHIPPED_CONF);
+        text = file_read(SHIPPED_CONF);
         assert_non_null(text);
         for (char *l = text; *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] == '\n'))
                 if (l[0] == '#' && ((l[1] >= 'a' && l[1] <= 'z' && strstr(l, " =") &&
@@ -1219,6 +1355,8 @@ int main(void) {
                 cmocka_unit_test(test_no_cascades),
                 cmocka_unit_test(test_too_many_errors),
                 cmocka_unit_test(test_errors_append),
+                cmocka_unit_test(test_socket_path),
+                cmocka_unit_test(test_many_sections),
                 cmocka_unit_test(test_long_lines),
                 cmocka_unit_test(test_files),
                 cmocka_unit_test(test_percent_without_ram),

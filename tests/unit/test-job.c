@@ -5,10 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -18,11 +16,11 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "host.h"
 #include "job.h"
 #include "macro.h"
 #include "procfs.h"
 #include "sysroot.h"
-#include "tree.h"
 
 #ifndef FIXTURES
 #error "FIXTURES must name the tests/fixtures directory"
@@ -36,13 +34,6 @@
 #define RSS_CC1 102400
 #define HWM_CC1 153600
 #define RSS_PY 51200
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
-
-static void freestrp(char **p) {
-        free(*p);
-}
-#define _cleanup_str_ _cleanup_(freestrp)
 
 static struct procfs_stat proc_stat(pid_t pid, const char *comm, pid_t ppid, uint64_t starttime) {
         struct procfs_stat st = { .pid = pid, .state = 'S', .ppid = ppid, .pgrp = pid, .starttime = starttime };
@@ -277,7 +268,7 @@ static void test_top_proc(void **state) {
 
 static void check_command(char **argv, const char *want) {
         _cleanup_(job_freep) struct job *j = NULL;
-        _cleanup_str_ char *s = NULL;
+        _cleanup_free_ char *s = NULL;
 
         assert_int_equal(job_new(argv, &j), 0);
         s = job_command_string(j);
@@ -294,43 +285,9 @@ static void test_command_string(void **state) {
 
 /* ---- job_sample on a host fixture ------------------------------------------------------------------ */
 
-struct host {
-        char path[PATH_MAX];
-};
-
 /* The samples change the host between passes: on a copy, so the fixture in the tree stays as it is. */
 static int setup_procfs_host(void **state) {
-        struct host *h = calloc(1, sizeof(*h));
-        if (!h)
-                return -1;
-        if (tree_clone(PROCFS_HOST, "test-job", h->path, sizeof(h->path)) < 0) {
-                /* cmocka runs no teardown after a failed setup */
-                free(h);
-                return -1;
-        }
-        *state = h;
-        return 0;
-}
-
-static int teardown_host(void **state) {
-        struct host *h = *state;
-        int r = tree_remove(h->path);
-        free(h);
-        return r < 0 ? -1 : 0;
-}
-
-static void host_write(struct host *h, const char *rel, const char *text, size_t len) {
-        char p[PATH_MAX * 2];
-        snprintf(p, sizeof(p), "%s/%s", h->path, rel);
-        _cleanup_close_ int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        assert_true(fd >= 0);
-        assert_int_equal(write(fd, text, len), (ssize_t) len);
-}
-
-static void host_remove(struct host *h, const char *rel) {
-        char p[PATH_MAX * 2];
-        snprintf(p, sizeof(p), "%s/%s", h->path, rel);
-        assert_int_equal(tree_remove(p), 0);
+        return host_setup(state, PROCFS_HOST);
 }
 
 static void write_status(struct host *h, pid_t pid, const char *name, pid_t ppid, uint64_t rss_kib,
@@ -342,7 +299,7 @@ static void write_status(struct host *h, pid_t pid, const char *name, pid_t ppid
                          "PPid:\t%d\nTracerPid:\t0\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\n"
                          "VmHWM:\t%8" PRIu64 " kB\nVmRSS:\t%8" PRIu64 " kB\nThreads:\t1\n",
                          name, (int) pid, (int) pid, (int) ppid, hwm_kib, rss_kib);
-        host_write(h, rel, text, (size_t) n);
+        host_write_data(h, rel, text, (size_t) n);
 }
 
 static const struct job_proc *find_proc(const struct job *j, pid_t pid) {
@@ -420,7 +377,7 @@ static void test_sample_changes(void **state) {
         /* make execs a shell step, cc1 grows, python3 exits */
         write_status(h, 101, "sh", 100, 2048, 2048);
         static const char sh_cmdline[] = "/bin/sh\0-c\0./configure\0";
-        host_write(h, "proc/101/cmdline", sh_cmdline, sizeof(sh_cmdline));
+        host_write_data(h, "proc/101/cmdline", sh_cmdline, sizeof(sh_cmdline));
         write_status(h, 102, "cc1", 101, 409600, 409600);
         host_remove(h, "proc/103");
         assert_int_equal(job_sample(j, b, s, j->start_mono_usec + USEC_PER_SEC, 2), 0);
@@ -462,9 +419,9 @@ static void test_sample_changes(void **state) {
         static const char stat_line[] =
                 "103 (tail) S 100 103 103 0 -1 4194560 512 0 0 0 10 5 0 0 20 0 1 0 9999 16777216 10 "
                 "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
-        host_write(h, "proc/103/stat", stat_line, sizeof(stat_line) - 1);
+        host_write_data(h, "proc/103/stat", stat_line, sizeof(stat_line) - 1);
         write_status(h, 103, "tail", 100, 512, 512);
-        host_write(h, "proc/103/cmdline", "tail\0-f\0", 8);
+        host_write_data(h, "proc/103/cmdline", "tail\0-f\0", 8);
         assert_int_equal(job_sample(j, b, s, j->start_mono_usec + 3 * USEC_PER_SEC, 4), 0);
         assert_int_equal(j->n_procs, 4);
         assert_int_equal(j->samples[3].nproc, 3);
@@ -517,8 +474,8 @@ int main(void) {
                 cmocka_unit_test(test_top_proc),
                 cmocka_unit_test(test_command_string),
                 cmocka_unit_test(test_sample_fixture),
-                cmocka_unit_test_setup_teardown(test_sample_changes, setup_procfs_host, teardown_host),
-                cmocka_unit_test_setup_teardown(test_sample_zombie_only, setup_procfs_host, teardown_host),
+                cmocka_unit_test_setup_teardown(test_sample_changes, setup_procfs_host, host_teardown),
+                cmocka_unit_test_setup_teardown(test_sample_zombie_only, setup_procfs_host, host_teardown),
         };
 
         /* The automake harness reads every test's output as TAP. */

@@ -5,7 +5,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -17,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "host.h"
 #include "macro.h"
 #include "procfs.h"
 #include "sysroot.h"
@@ -26,8 +26,6 @@
 #endif
 
 #define PROC_TREE FIXTURES "/proc-tree"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
 
 /* cmocka 1.1 prints a skipped test as "not ok N # SKIP", which the automake TAP driver counts as a
  * failure: pass with a comment instead. */
@@ -610,149 +608,19 @@ static void test_descendants_fixture(_unused_ void **state) {
 
 /* --- a writable copy of the fixture, to make processes vanish ------------------------------------ */
 
-static int copy_tree(int from_dir, int to_dir) {
-        _cleanup_(closedirp) DIR *d = NULL;
-        struct dirent *de;
-        int fd;
-
-        fd = openat(from_dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return -errno;
-        }
-
-        while ((de = readdir(d))) {
-                struct stat sb;
-
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                        continue;
-                if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
-                        return -errno;
-
-                if (S_ISDIR(sb.st_mode)) {
-                        _cleanup_close_ int src = -1, dst = -1;
-                        int r;
-
-                        if (mkdirat(to_dir, de->d_name, 0755) < 0)
-                                return -errno;
-                        src = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                        dst = openat(to_dir, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                        if (src < 0 || dst < 0)
-                                return -errno;
-                        r = copy_tree(src, dst);
-                        if (r < 0)
-                                return r;
-                } else if (S_ISREG(sb.st_mode)) {
-                        _cleanup_close_ int src = -1, dst = -1;
-                        char buf[4096];
-                        ssize_t k;
-
-                        src = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC);
-                        dst = openat(to_dir, de->d_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-                        if (src < 0 || dst < 0)
-                                return -errno;
-                        while ((k = read(src, buf, sizeof(buf))) > 0)
-                                if (write(dst, buf, (size_t) k) != k)
-                                        return -EIO;
-                        if (k < 0)
-                                return -errno;
-                }
-        }
-        return 0;
-}
-
-static int remove_tree(int dir_fd, const char *name) {
-        _cleanup_(closedirp) DIR *d = NULL;
-        struct dirent *de;
-        int fd;
-
-        fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return -errno;
-        }
-        while ((de = readdir(d))) {
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                        continue;
-                if (unlinkat(dirfd(d), de->d_name, 0) < 0) {
-                        int r;
-
-                        if (errno != EISDIR)
-                                return -errno;
-                        r = remove_tree(dirfd(d), de->d_name);
-                        if (r < 0)
-                                return r;
-                }
-        }
-        return unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
-}
-
-static int write_file(const char *dir, const char *path, const char *content) {
-        _cleanup_close_ int dfd = -1, fd = -1;
-        size_t l = strlen(content);
-
-        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return -errno;
-        fd = openat(dfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return -errno;
-        return write(fd, content, l) == (ssize_t) l ? 0 : -EIO;
-}
-
-struct tmp_tree {
-        char path[PATH_MAX];
-        char proc[PATH_MAX + 16];
-};
-
-static int teardown_tmp_tree(void **state);
-
 static int setup_tmp_tree(void **state) {
-        _cleanup_close_ int from = -1, to = -1;
-        struct tmp_tree *t;
-
-        t = calloc(1, sizeof(*t));
-        if (!t)
-                return -1;
-        *state = t;
-
-        snprintf(t->path, sizeof(t->path), "%s/test-procfs.XXXXXX", getenv("TMPDIR") ?: "/tmp");
-        if (!mkdtemp(t->path)) {
-                t->path[0] = 0;
-                goto fail;
-        }
-        snprintf(t->proc, sizeof(t->proc), "%s/proc", t->path);
-
-        from = open(PROC_TREE, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        to = open(t->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (from < 0 || to < 0 || copy_tree(from, to) < 0)
-                goto fail;
-        return 0;
-
-fail:
-        /* cmocka runs no teardown after a failed setup */
-        teardown_tmp_tree(state);
-        return -1;
+        return host_setup(state, PROC_TREE);
 }
 
-static int teardown_tmp_tree(void **state) {
-        struct tmp_tree *t = *state;
-        int r = 0;
-
-        if (t && t->path[0] && remove_tree(AT_FDCWD, t->path) < 0)
-                r = -1;
-        free(t);
-        return r;
+/* The copy's proc directory, for what the tests do to it below the host_* helpers. */
+static int open_proc(struct host *h) {
+        char p[PATH_MAX + 16];
+        snprintf(p, sizeof(p), "%s/proc", h->path);
+        return open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 static void test_vanished(void **state) {
-        struct tmp_tree *t = *state;
+        struct host *t = *state;
         _cleanup_sysroot_ struct sysroot *s = NULL;
         _cleanup_close_ int proc = -1;
         struct procfs_stat st;
@@ -761,7 +629,7 @@ static void test_vanished(void **state) {
         uint64_t total;
 
         assert_int_equal(sysroot_open(t->path, &s), 0);
-        proc = open(t->proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        proc = open_proc(t);
         assert_true(proc >= 0);
 
         /* the copy behaves like the original */
@@ -769,7 +637,7 @@ static void test_vanished(void **state) {
         check_descendants(s, 100, (const pid_t[]) { 101, 102, 103, 104, 105 }, 5);
 
         /* 101 exits: every reader says so, and the scan goes on without it */
-        assert_int_equal(remove_tree(proc, "101"), 0);
+        host_remove(t, "proc/101");
         assert_int_equal(procfs_read_stat(s, 101, &st), -ENOENT);
         assert_int_equal(procfs_read_status(s, 101, &status), -ENOENT);
         assert_int_equal(procfs_read_cmdline(s, 101, &cmdline), -ENOENT);
@@ -778,8 +646,7 @@ static void test_vanished(void **state) {
         check_descendants(s, 100, (const pid_t[]) { 102, 104 }, 2);
 
         /* the subreaper adopts the orphan: it is back in the job */
-        assert_int_equal(write_file(t->proc, "103/stat",
-                                    "103 (a) R 1 () R 100 101" STAT_MID "5003" STAT_END), 0);
+        host_write(t, "proc/103/stat", "103 (a) R 1 () R 100 101" STAT_MID "5003" STAT_END);
         check_descendants(s, 100, (const pid_t[]) { 102, 103, 104, 105 }, 4);
 
         /* half gone: the directory stays a moment longer than its files */
@@ -789,23 +656,23 @@ static void test_vanished(void **state) {
         check_descendants(s, 100, (const pid_t[]) { 103, 105 }, 2);
 
         /* the stat turns into garbage (a torn read) */
-        assert_int_equal(write_file(t->proc, "103/stat", "103 (a) R 1 () R 10"), 0);
+        host_write(t, "proc/103/stat", "103 (a) R 1 () R 10");
         assert_int_equal(procfs_read_stat(s, 103, &st), -EINVAL);
         check_descendants(s, 100, NULL, 0);
 
         assert_int_equal(unlinkat(proc, "meminfo", 0), 0);
         assert_int_equal(procfs_read_meminfo(s, &total, NULL), -ENOENT);
-        assert_int_equal(write_file(t->proc, "meminfo", "MemFree: 100 kB\n"), 0);
+        host_write(t, "proc/meminfo", "MemFree: 100 kB\n");
         assert_int_equal(procfs_read_meminfo(s, &total, NULL), -EINVAL);
 }
 
 static void test_descendants_ppid_loop(void **state) {
-        struct tmp_tree *t = *state;
+        struct host *t = *state;
         _cleanup_sysroot_ struct sysroot *s = NULL;
 
         /* pid reuse can make the root a child of its own descendant: the scan must still end, and
          * without the root in the result */
-        assert_int_equal(write_file(t->proc, "100/stat", "100 (memguard) S 105 100" STAT_MID "5000" STAT_END), 0);
+        host_write(t, "proc/100/stat", "100 (memguard) S 105 100" STAT_MID "5000" STAT_END);
         assert_int_equal(sysroot_open(t->path, &s), 0);
         check_descendants(s, 100, (const pid_t[]) { 101, 102, 103, 104, 105 }, 5);
         check_descendants(s, 103, (const pid_t[]) { 100, 101, 102, 104, 105 }, 5);
@@ -814,13 +681,13 @@ static void test_descendants_ppid_loop(void **state) {
 }
 
 static void test_descendants_unreadable(void **state) {
-        struct tmp_tree *t = *state;
+        struct host *t = *state;
         _cleanup_sysroot_ struct sysroot *s = NULL;
         _cleanup_close_ int proc = -1;
         struct procfs_stat st;
 
         /* hidepid=1 lists other users' pids but refuses their files; root reads through any mode */
-        proc = open(t->proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        proc = open_proc(t);
         assert_true(proc >= 0);
         assert_int_equal(fchmodat(proc, "102/stat", 0, 0), 0);
         if (faccessat(proc, "102/stat", R_OK, 0) == 0)
@@ -832,7 +699,7 @@ static void test_descendants_unreadable(void **state) {
 }
 
 static void test_cmdline_cut(void **state) {
-        struct tmp_tree *t = *state;
+        struct host *t = *state;
         _cleanup_sysroot_ struct sysroot *s = NULL;
         _cleanup_free_ char *big = NULL, *c = NULL;
         const size_t len = 1024 * 1024;
@@ -842,7 +709,7 @@ static void test_cmdline_cut(void **state) {
         assert_non_null(big);
         memset(big, 'j', len);
         big[len] = 0;
-        assert_int_equal(write_file(t->proc, "100/cmdline", big), 0);
+        host_write(t, "proc/100/cmdline", big);
 
         assert_int_equal(sysroot_open(t->path, &s), 0);
         assert_int_equal(procfs_read_cmdline(s, 100, &c), 0);
@@ -984,10 +851,10 @@ int main(void) {
                 cmocka_unit_test(test_read_fixture_broken),
                 cmocka_unit_test(test_read_cmdline_fixture),
                 cmocka_unit_test(test_descendants_fixture),
-                cmocka_unit_test_setup_teardown(test_vanished, setup_tmp_tree, teardown_tmp_tree),
-                cmocka_unit_test_setup_teardown(test_descendants_ppid_loop, setup_tmp_tree, teardown_tmp_tree),
-                cmocka_unit_test_setup_teardown(test_descendants_unreadable, setup_tmp_tree, teardown_tmp_tree),
-                cmocka_unit_test_setup_teardown(test_cmdline_cut, setup_tmp_tree, teardown_tmp_tree),
+                cmocka_unit_test_setup_teardown(test_vanished, setup_tmp_tree, host_teardown),
+                cmocka_unit_test_setup_teardown(test_descendants_ppid_loop, setup_tmp_tree, host_teardown),
+                cmocka_unit_test_setup_teardown(test_descendants_unreadable, setup_tmp_tree, host_teardown),
+                cmocka_unit_test_setup_teardown(test_cmdline_cut, setup_tmp_tree, host_teardown),
                 cmocka_unit_test(test_live_self),
                 cmocka_unit_test(test_live_descendants),
         };

@@ -116,6 +116,17 @@ static const struct size_case size_cases[] = {
         { "1G1M", -EINVAL, 0 },
         /* syntax is judged before size: garbage after a huge number is still garbage */
         { "99999999999999999999x", -EINVAL, 0 },
+        /* parts go from the largest unit down, each unit once */
+        { "1s1h", -EINVAL, 0 },
+        { "1h1h", -EINVAL, 0 },
+        { "1s1s", -EINVAL, 0 },
+        { "30s1m", -EINVAL, 0 },
+        { "1min2m", -EINVAL, 0 },
+        { "1m2min", -EINVAL, 0 },
+        { "1ms1s", -EINVAL, 0 },
+        { "1us1ms", -EINVAL, 0 },
+        { "1h30min1h", -EINVAL, 0 },
+        { "5124095576h1h", -EINVAL, 0 },     /* garbage before range */
 
         /* zero: a limit of nothing */
         { "0", -ERANGE, 0 },
@@ -221,6 +232,8 @@ static const struct duration_case duration_cases[] = {
         { "1m30s", 0, 90 * USEC_PER_SEC },
         { "1h30min", 0, 5400 * USEC_PER_SEC },
         { "1s500ms", 0, 1500 * USEC_PER_MSEC },
+        { "1h1m1s1ms1us", 0, 3661 * USEC_PER_SEC + 1001 },
+        { "18446744073709551ms615us", 0, UINT64_MAX },
         { "18446744073709551615us", 0, UINT64_MAX },
         { "5124095576h", 0, 5124095576ULL * 3600 * USEC_PER_SEC },
 
@@ -252,14 +265,25 @@ static const struct duration_case duration_cases[] = {
         { "1h 5m", -EINVAL, 0 },
         { "1h-5m", -EINVAL, 0 },
         { "99999999999999999999x", -EINVAL, 0 },
+        /* parts go from the largest unit down, each unit once */
+        { "1s1h", -EINVAL, 0 },
+        { "1h1h", -EINVAL, 0 },
+        { "1s1s", -EINVAL, 0 },
+        { "30s1m", -EINVAL, 0 },
+        { "1min2m", -EINVAL, 0 },
+        { "1m2min", -EINVAL, 0 },
+        { "1ms1s", -EINVAL, 0 },
+        { "1us1ms", -EINVAL, 0 },
+        { "1h30min1h", -EINVAL, 0 },
+        { "5124095576h1h", -EINVAL, 0 },     /* garbage before range */
 
         { "99999999999999999999", -ERANGE, 0 },
         { "18446744073709551615s", -ERANGE, 0 },
         { "18446744073709551616us", -ERANGE, 0 },
         { "5124095577h", -ERANGE, 0 },
         { "5124095576.1h", -ERANGE, 0 },     /* the fraction tips it over */
-        { "5124095576h1h", -ERANGE, 0 },
-        { "18446744073709551615us1us", -ERANGE, 0 },
+        { "5124095576h60min", -ERANGE, 0 },
+        { "18446744073709551ms616us", -ERANGE, 0 },
 };
 
 static void test_parse_duration(_unused_ void **state) {
@@ -513,6 +537,102 @@ static void test_size_round_trip(_unused_ void **state) {
         }
 }
 
+/* The exact forms of a configuration file: the largest unit that divides, and back unchanged. */
+static void test_format_size_exact(_unused_ void **state) {
+        static const struct {
+                uint64_t bytes;
+                const char *out;
+        } cases[] = {
+                { 0, "0B" },
+                { 1, "1B" },
+                { 1000, "1000B" },
+                { KIB, "1K" },
+                { 3 * 512, "1536B" },
+                { 512 * MIB, "512M" },
+                { MIB + KIB, "1025K" },
+                { 8 * GIB, "8G" },
+                { 2 * TIB, "2T" },
+                { 4096 * TIB, "4096T" },
+                { UINT64_MAX, "18446744073709551615B" },
+        };
+        char buf[UNITS_SIZE_MAX];
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                uint64_t v;
+
+                assert_ptr_equal(units_format_size_exact(buf, cases[i].bytes), buf);
+                if (strcmp(buf, cases[i].out) != 0)
+                        fail_msg("units_format_size_exact(%" PRIu64 ") = \"%s\", expected \"%s\"", cases[i].bytes,
+                                 buf, cases[i].out);
+                if (cases[i].bytes > 0 && (units_parse_size(buf, 0, &v) < 0 || v != cases[i].bytes))
+                        fail_msg("\"%s\" does not read back as %" PRIu64, buf, cases[i].bytes);
+        }
+}
+
+static void test_format_duration_exact(_unused_ void **state) {
+        static const struct {
+                uint64_t usec;
+                const char *out;
+        } cases[] = {
+                { 0, "0" },
+                { 1, "1us" },
+                { 1500, "1500us" },
+                { USEC_PER_MSEC, "1ms" },
+                { 500 * USEC_PER_MSEC, "500ms" },
+                { 1500 * USEC_PER_MSEC, "1500ms" },
+                { 10 * USEC_PER_SEC, "10s" },
+                { 90 * USEC_PER_SEC, "90s" },
+                { 120 * USEC_PER_SEC, "2min" },
+                { 3600 * USEC_PER_SEC, "1h" },
+                { 5400 * USEC_PER_SEC, "90min" },
+                { UINT64_MAX, "18446744073709551615us" },
+        };
+        char buf[UNITS_DURATION_MAX];
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                uint64_t v;
+
+                assert_ptr_equal(units_format_duration_exact(buf, cases[i].usec), buf);
+                if (strcmp(buf, cases[i].out) != 0)
+                        fail_msg("units_format_duration_exact(%" PRIu64 ") = \"%s\", expected \"%s\"",
+                                 cases[i].usec, buf, cases[i].out);
+                if (units_parse_duration(buf, &v) < 0 || v != cases[i].usec)
+                        fail_msg("\"%s\" does not read back as %" PRIu64, buf, cases[i].usec);
+        }
+}
+
+static void test_format_ratio(_unused_ void **state) {
+        static const struct {
+                const char *in;
+                const char *out;
+        } cases[] = {
+                { "0.8", "0.8" },
+                { "80%", "0.8" },
+                { "1", "1" },
+                { "100%", "1" },
+                { ".9", "0.9" },
+                { "0.95", "0.95" },
+                { "12.5%", "0.125" },
+                { "0.0001", "0.0001" },
+                { "0.123456789", "0.123456789" },
+                { "33.3333%", "0.333333" },
+        };
+        char buf[UNITS_RATIO_MAX];
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                double v, back;
+
+                assert_int_equal(units_parse_ratio(cases[i].in, &v), 0);
+                assert_ptr_equal(units_format_ratio(buf, v), buf);
+                if (strcmp(buf, cases[i].out) != 0)
+                        fail_msg("units_format_ratio(%s) = \"%s\", expected \"%s\"", cases[i].in, buf,
+                                 cases[i].out);
+                assert_int_equal(units_parse_ratio(buf, &back), 0);
+                if (back != v)
+                        fail_msg("\"%s\" does not read back as %.17g", buf, v);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_size),
@@ -525,6 +645,9 @@ int main(void) {
                 cmocka_unit_test(test_format_duration),
                 cmocka_unit_test(test_duration_round_trip),
                 cmocka_unit_test(test_size_round_trip),
+                cmocka_unit_test(test_format_size_exact),
+                cmocka_unit_test(test_format_duration_exact),
+                cmocka_unit_test(test_format_ratio),
         };
 
         /* The automake harness reads every test's output as TAP. */

@@ -36,7 +36,7 @@ static int tree_copy(int from, int to) {
                 if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         return -errno;
                 if (S_ISDIR(st.st_mode)) {
-                        /* The system call itself: a test may stand in for mkdirat() (test-backend does). */
+                        /* The system call itself: the fake cgroupfs (fakecg.c) stands in for mkdirat(). */
                         if (syscall(SYS_mkdirat, to, de->d_name, 0755) < 0)
                                 return -errno;
                         _cleanup_close_ int src = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

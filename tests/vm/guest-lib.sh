@@ -167,10 +167,9 @@ mg_reap_cgroups() {
                 echo 0 >"$d/cgroup.freeze" 2>/dev/null
                 echo 1 >"$d/cgroup.kill" 2>/dev/null
         done
-        sleep 0.2
+        # A killed group empties when its last process is reaped: rmdir succeeds from then on.
         for d in $(mg_leftover_cgroups | sort -r); do
-                rmdir "$d" 2>/dev/null || sleep 0.5
-                rmdir "$d" 2>/dev/null
+                wait_until 10 rmdir "$d" 2>/dev/null
         done
 }
 
@@ -218,6 +217,20 @@ wait_file() {
                 _i=$((_i + 1))
                 [ $_i -gt $_max ] && return 1
                 [ -n "${3:-}" ] && [ -f "$MG_W/$3.rc" ] && [ ! -s "$1" ] && return 1
+                sleep 0.05
+        done
+        return 0
+}
+
+# wait_until SECONDS COMMAND [ARGS...]: polls every 50ms until COMMAND succeeds; 1 after SECONDS. The
+# guest is emulated on a shared machine: callers give ceilings far above what an idle host needs.
+wait_until() {
+        _i=0
+        _max=$(($1 * 20))
+        shift
+        while ! "$@"; do
+                _i=$((_i + 1))
+                [ $_i -gt $_max ] && return 1
                 sleep 0.05
         done
         return 0

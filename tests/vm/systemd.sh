@@ -175,6 +175,7 @@ vm_install_guest_scripts "$VM_SRCDIR"/guest-systemd.sh "$VM_SRCDIR"/guest-system
 chmod 755 "$VM_ROOT"/mg/tests/*.sh
 vm_build_initramfs
 
-vm_boot systemd 180 "console=ttyS0 panic=-1 oops=panic quiet loglevel=3 mitigations=off systemd.show_status=1"
+# A ceiling for a hung guest, far above what an idle host needs (see cgroup2.sh).
+vm_boot systemd 900 "console=ttyS0 panic=-1 oops=panic quiet loglevel=3 mitigations=off systemd.show_status=1"
 vm_report
 exit 0

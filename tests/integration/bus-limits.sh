@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# memguardd's control socket cannot be used to fill the daemon's (locked) memory: a call announcing
+# 120 MiB is refused at its header, a client that never reads its replies stops being served, a
+# header left unfinished is dropped, and the daemon serves everyone else throughout.
+. "$(dirname "$0")/lib.sh"
+
+WIRE=$top_srcdir/tests/helpers/wire-client.py
+
+require_memguardd
+command -v python3 >/dev/null || skip_all "python3 is needed for the raw client"
+
+D=$TEST_TMP
+SOCK=$D/memguardd.sock
+mgd_config "$D/memguard.conf" "$SOCK" "$D/state" </dev/null
+trap 'mgd_stop; lib_cleanup' EXIT
+mgd_start "$D/memguard.conf" "$SOCK" "$D/daemon.log" || skip_all "memguardd did not start: $(mgd_why)"
+DAEMON_PID=$MGD_PID
+
+tap_plan 9
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$DAEMON_PID/status"; }
+served() { "$MEMGUARD" status --socket "$SOCK" >/dev/null 2>&1; }
+base=$(rss_kib)
+diag "memguardd's RSS at start: ${base} KiB"
+
+# 1-3: four connections each announcing a 120 MiB call and sending 1 MiB of it.
+HOLD_FILE=$D/big.hold HOLD_SECS=30 python3 "$WIRE" "$SOCK" big 4 120 >"$D/big.out" 2>&1 &
+BIG=$!
+CLEANUP_PIDS+=("$BIG")
+wait_for 60 test -e "$D/big.hold" || diag_file "$D/big.out"
+check_eq "four calls announcing 120 MiB each: the daemon hangs up on all four" "4" \
+        "$(grep -c '^closed$' "$D/big.out")" || diag_file "$D/big.out"
+rss=$(rss_kib)
+# Growth, not size: a sanitizer build starts far larger.
+check "... its RSS grows by less than 64 MiB meanwhile: ${base} KiB, then ${rss} KiB" \
+        test "$((${rss:-999999999} - base))" -lt 65536
+check "... and it still serves others" served
+kill "$BIG" 2>/dev/null
+
+# 4-6: a client sending 20,000 calls and never reading a reply.
+HOLD_FILE=$D/flood.hold HOLD_SECS=30 python3 "$WIRE" "$SOCK" flood 20000 10 >"$D/flood.out" 2>&1 &
+FLOOD=$!
+CLEANUP_PIDS+=("$FLOOD")
+wait_for 60 test -e "$D/flood.hold" || diag_file "$D/flood.out"
+diag "flood: $(cat "$D/flood.out")"
+rss=$(rss_kib)
+check "a client that never reads its replies: the daemon's RSS grows by less than 64 MiB, ${base} KiB, then ${rss} KiB" \
+        test "$((${rss:-999999999} - base))" -lt 65536
+check "... the daemon stopped reading its calls (fewer than 20,000 were taken)" \
+        grep -q '^sent [0-9]\{1,4\}$' "$D/flood.out"
+check "... and still serves others" served
+kill "$FLOOD" 2>/dev/null
+
+# 7-8: a header that never gets finished.
+python3 "$WIRE" "$SOCK" partial 60 >"$D/partial.out" 2>&1 &
+PART=$!
+CLEANUP_PIDS+=("$PART")
+check "while a client holds half a header, the daemon serves others" served
+wait "$PART"
+check "... and hangs up on it" grep -qx closed "$D/partial.out" || diag_file "$D/partial.out"
+
+# 9: a well-formed raw call still gets its reply.
+check "a well-formed call on a raw connection is answered" sh -c "python3 '$WIRE' '$SOCK' call | grep -qx reply"
+
+tap_done
