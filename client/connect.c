@@ -107,29 +107,52 @@ static int connect_system(sd_bus **ret) {
         return 0;
 }
 
+/* Why a connection to the socket failed, for people. */
+static int connect_socket_error(const char *path, int r, char **reterr) {
+        if (!reterr)
+                return r;
+        if (r == -ETIMEDOUT)
+                r = asprintf(reterr, "memguardd at %s does not answer (stopped or hung?): gave up after %d s", path,
+                             (int) (CONNECT_TIMEOUT_USEC / USEC_PER_SEC));
+        else if (r == -ECONNRESET || r == -ENOTCONN || r == -EPIPE)
+                /* Accepted and closed at once: what the daemon does past its per-user cap. */
+                r = asprintf(reterr, "memguardd at %s closed the connection at once: it takes at most %d "
+                             "connections from one user at a time (close some), or it is stopping", path,
+                             CONNECT_PER_USER_MAX);
+        else
+                r = asprintf(reterr, "cannot connect to %s: %s", path, strerror(-r));
+        if (r < 0)
+                *reterr = NULL;
+        return r;
+}
+
 int connect_daemon(const struct connect_options *o, sd_bus **ret, char **reterr) {
         int r = -ENOENT;
         const char *path = o->socket_path ? o->socket_path : CONNECT_SOCKET_DEFAULT;
         if (!o->system) {
                 r = connect_socket(path, ret);
-                if (r == -ETIMEDOUT) {
-                        /* Someone listens there, so the bus would only lead to the same stuck daemon. */
-                        if (reterr && asprintf(reterr, "memguardd at %s does not answer (stopped or hung?): gave up "
-                                               "after %d s", path, (int) (CONNECT_TIMEOUT_USEC / USEC_PER_SEC)) < 0)
-                                *reterr = NULL;
-                        return r;
-                }
-                if (r >= 0 || o->socket_path) {
-                        if (r < 0 && reterr && asprintf(reterr, "cannot connect to %s: %s", path, strerror(-r)) < 0)
-                                *reterr = NULL;
+                /* Someone listens there: the bus would only lead to the same daemon. An explicit socket is
+                 * the only one to try. */
+                if (r >= 0)
+                        return 0;
+                if (o->socket_path || r == -ETIMEDOUT || r == -ECONNRESET || r == -ENOTCONN || r == -EPIPE) {
+                        (void) connect_socket_error(path, r, reterr);
                         return r;
                 }
         }
         int s = connect_system(ret);
         if (s >= 0)
                 return 0;
-        if (reterr && asprintf(reterr, "%s%s%s%s", o->system ? "" : "no memguardd at ", o->system ? "" : path,
-                               o->system ? "" : " nor ", "on the system bus") < 0)
+        int k;
+        if (!reterr)
+                k = 0;
+        else if (s == -EHOSTUNREACH)
+                k = asprintf(reterr, "%s%s%snobody owns %s on the system bus", o->system ? "" : "no memguardd at ",
+                             o->system ? "" : path, o->system ? "" : " and ", CONNECT_NAME);
+        else
+                k = asprintf(reterr, "%s%s%scannot connect to the system bus: %s", o->system ? "" : "no memguardd at ",
+                             o->system ? "" : path, o->system ? "" : " and ", strerror(-s));
+        if (k < 0 && reterr)
                 *reterr = NULL;
         return o->system ? s : r;
 }

@@ -28,10 +28,15 @@ int connect_parse_args(int *argc, char **argv, struct connect_options *o);
  * terminal for sd-bus's 25 s per call. */
 #define CONNECT_TIMEOUT_USEC (5 * USEC_PER_SEC)
 
+/* memguardd's cap on one user's connections to the socket (TRANSPORT_CONNECTIONS_PER_USER): past it
+ * the daemon closes a new connection at once, and the client says why. */
+#define CONNECT_PER_USER_MAX 32
+
 /* Connects as o says; by default the socket, then the system bus if the daemon is there.
  * -ENOENT/-ECONNREFUSED/-EHOSTUNREACH when no daemon answers, -ETIMEDOUT when a daemon listens on the
- * socket but does not answer within CONNECT_TIMEOUT_USEC (the bus is then not tried); *reterr says
- * what was tried. */
+ * socket but does not answer within CONNECT_TIMEOUT_USEC, -ECONNRESET/-ENOTCONN/-EPIPE when it closed
+ * the connection at once (its per-user cap); in those cases the bus is not tried. *reterr says what
+ * was tried, for people. */
 int connect_daemon(const struct connect_options *o, sd_bus **ret, char **reterr);
 
 /* Calls a Manager1 method; on error *err is set (the daemon's message) and -errno returned. */

@@ -41,8 +41,8 @@ static int run_choose(const struct run_args *a, sd_bus **ret_bus, enum run_where
                 log_error("%s", unreachable ? unreachable : "cannot reach memguardd");
                 return POLICY_EXIT_FAILURE;
         }
-        if (r == -ETIMEDOUT)
-                /* The host's policy does not apply: say so, but a stuck daemon must not stop the work. */
+        if (r == -ETIMEDOUT || r == -ECONNRESET || r == -ENOTCONN || r == -EPIPE)
+                /* The host's policy does not apply: say so, but a stuck or full daemon must not stop the work. */
                 log_warning("%s: guarding the job in this process", unreachable ? unreachable : strerror(-r));
         else
                 log_debug("no memguardd (%s): guarding the job in this process",

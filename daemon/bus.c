@@ -19,8 +19,10 @@
 #include "macro.h"
 #include "manager.h"
 #include "mjob.h"
+#include "pidfd.h"
 #include "procfs.h"
 #include "transport.h"
+#include "units.h"
 
 /* Limits on what a caller may send: a command line is for people to read, not a data channel. */
 #define BUS_ARGV_MAX 4096
@@ -193,28 +195,6 @@ static int bus_method_get_job(sd_bus_message *msg, void *userdata, sd_bus_error 
         return r;
 }
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(FILE *, fclose)
-
-/* The pid behind a pidfd, from /proc/self/fdinfo. */
-static int bus_pidfd_pid(int fd, pid_t *ret) {
-        char p[64];
-        snprintf(p, sizeof(p), "/proc/self/fdinfo/%d", fd);
-        _cleanup_(fclosep) FILE *f = fopen(p, "re");
-        if (!f)
-                return -errno;
-        char line[256];
-        int r = -EBADF;
-        while (fgets(line, sizeof(line), f))
-                if (strncmp(line, "Pid:", 4) == 0) {
-                        long v = strtol(line + 4, NULL, 10);
-                        r = v > 0 ? 0 : -ESRCH;  /* -1: the process is gone */
-                        if (v > 0)
-                                *ret = (pid_t) v;
-                        break;
-                }
-        return r;
-}
-
 static int bus_read_limits(sd_bus_message *msg, struct policy_limits *l, int *limit_exit_code, sd_bus_error *err) {
         int r = sd_bus_message_enter_container(msg, 'a', "{sv}");
         if (r < 0)
@@ -270,7 +250,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(char **, bus_strv_free)
 /* The live process behind a pidfd, if the caller may hand it over: its own, and in no job yet. */
 static int bus_pidfd_process(struct bus *b, int fd, uid_t uid, pid_t *ret, sd_bus_error *err) {
         pid_t pid = 0;
-        if (bus_pidfd_pid(fd, &pid) < 0)
+        if (pidfd_get_pid(fd, &pid) < 0)
                 return sd_bus_error_setf(err, SD_BUS_ERROR_INVALID_ARGS, "the file descriptor is not a pidfd of a live process");
         /* The pidfd pins the process: if its owner is the caller now, it is the caller's process. */
         struct procfs_status st;
@@ -286,6 +266,10 @@ static int bus_pidfd_process(struct bus *b, int fd, uid_t uid, pid_t *ret, sd_bu
         if (j)
                 return sd_bus_error_setf(err, SD_BUS_ERROR_INVALID_ARGS, "process %d is already part of job %" PRIu64,
                                          (int) pid, mjob_id(j));
+        /* The init system, or memguardd itself, is nobody's job: stopping it would stop the host. */
+        if (pid == 1 || pid == getpid())
+                return sd_bus_error_setf(err, SD_BUS_ERROR_INVALID_ARGS, "process %d is %s, not a job", (int) pid,
+                                         pid == 1 ? "the init system" : "memguardd itself");
         *ret = pid;
         return 0;
 }
@@ -393,6 +377,14 @@ static int bus_method_set_limit(sd_bus_message *msg, void *userdata, sd_bus_erro
                                          "only root may raise a limit: job %" PRIu64 " may use at most %" PRIu64
                                          " bytes, %" PRIu64 " asked", id, cur, bytes);
         r = mjob_set_limit(j, bytes);
+        if (r == -EBUSY) {
+                /* cgroup v1 refuses a limit below what the group uses when it cannot reclaim enough. */
+                char b1[UNITS_SIZE_MAX], b2[UNITS_SIZE_MAX];
+                return sd_bus_error_setf(err, SD_BUS_ERROR_FAILED,
+                                         "cannot lower the limit of job %" PRIu64 " to %s: it uses %s, and the kernel "
+                                         "could not reclaim enough to fit; the limit stays", id,
+                                         units_format_size(b1, bytes), units_format_size(b2, mjob_current_bytes(j)));
+        }
         if (r < 0)
                 return sd_bus_error_set_errnof(err, -r, "cannot set the limit of job %" PRIu64 ": %s", id, strerror(-r));
         return sd_bus_reply_method_return(msg, NULL);

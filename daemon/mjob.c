@@ -44,6 +44,7 @@ struct mjob {
         uint64_t log_every_usec;
         uint64_t spike_rate_bytes_per_sec;
         uint64_t peak_saved_bytes;
+        int save_error;                 /* the last failure to write its state file, 0 if none */
         uint64_t last_usage_log_usec;
         uint64_t last_spike_log_usec;
         uint64_t prev_bytes, prev_usec;
@@ -463,6 +464,12 @@ void mjob_poke(struct mjob *j, bool detail) {
 void mjob_sample_now(struct mjob *j) {
         if (!j->ended && j->guard->state.stage == POLICY_STAGE_RUNNING)
                 guard_sample_now(j->guard);
+}
+
+bool mjob_save_failed(struct mjob *j, int r) {
+        bool new = r < 0 && r != j->save_error;
+        j->save_error = r < 0 ? r : 0;
+        return new;
 }
 
 void mjob_saved(struct mjob *j) {

@@ -143,6 +143,9 @@ void mjob_request_stop(struct mjob *j, enum policy_reason reason, int sig);
 void mjob_poke(struct mjob *j, bool detail);
 /* Sample now and act on it, before returning (a decision across jobs needs fresh numbers). */
 void mjob_sample_now(struct mjob *j);
+/* How writing its state file went (0 or -errno): true for a failure not yet reported, so a full disk
+ * that fails every save of a growing job is said once per kind of failure. */
+bool mjob_save_failed(struct mjob *j, int r);
 /* The record was written with the peak it has now (MJOB_EVENT_PEAK compares with it). */
 void mjob_saved(struct mjob *j);
 /* The daemon stops: leave the job's groups where they are. */

@@ -283,7 +283,7 @@ static void state_job_save(struct manager *m, struct mjob *j) {
         int r = state_format(m->state_dir, j, &text);
         if (r >= 0)
                 r = state_save(m->state_fd, id, text);
-        if (r < 0)
+        if (mjob_save_failed(j, r))
                 log_warning_errno(r, "job %" PRIu64 ": cannot write its state under %s: %m", id, m->state_dir);
         if (text && mjob_cgroup(j) && m->backend_kind != BACKEND_PROCFS) {
                 _cleanup_free_ char *dir = manager_cgroup_dir(m, false, mjob_cgroup(j), NULL);

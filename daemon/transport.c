@@ -25,8 +25,9 @@
 #include "transport.h"
 #include "wire.h"
 
-/* One user may hold this many connections to the socket: a user opening connections in a loop must not
- * use up the daemon's descriptors and lock root (and everyone else) out. */
+/* One user may hold this many connections to the socket (the client says so: CONNECT_PER_USER_MAX): a
+ * user opening connections in a loop must not use up the daemon's descriptors and lock root (and
+ * everyone else) out. */
 #define TRANSPORT_CONNECTIONS_PER_USER 32
 /* When accept() fails for want of descriptors, wait this long rather than spin on a readable socket. */
 #define TRANSPORT_ACCEPT_PAUSE_USEC (100 * USEC_PER_MSEC)

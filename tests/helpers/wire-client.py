@@ -11,6 +11,8 @@ send what these send). For tests/integration/bus-limits.sh.
     wire-client.py SOCKET partial SECS   sends 10 bytes of a header and waits up to SECS for the
                                          daemon to hang up; prints "closed" or "open"
     wire-client.py SOCKET call           one ListJobs call, read back; prints "reply"
+    wire-client.py SOCKET hold N SECS    N connections held for SECS, saying nothing; prints "holding K"
+                                         (K: those the daemon kept)
 """
 
 import os
@@ -133,6 +135,26 @@ def cmd_call(path):
     print("reply" if head[1] in (2, 3) else "unexpected %r" % head[:2], flush=True)
 
 
+def cmd_hold(path, n, secs):
+    conns = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(path)
+        conns.append(s)
+    time.sleep(0.5)
+    kept = 0
+    for s in conns:
+        s.setblocking(False)
+        try:
+            kept += s.recv(1) != b""
+        except BlockingIOError:
+            kept += 1
+        except OSError:
+            pass
+    print("holding %d" % kept, flush=True)
+    time.sleep(secs)
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
@@ -143,6 +165,8 @@ def main():
         cmd_flood(path, int(args[0]), float(args[1]))
     elif cmd == "partial":
         cmd_partial(path, float(args[0]))
+    elif cmd == "hold":
+        cmd_hold(path, int(args[0]), float(args[1]))
     elif cmd == "call":
         cmd_call(path)
     else:

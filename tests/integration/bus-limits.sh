@@ -16,7 +16,7 @@ trap 'mgd_stop; lib_cleanup' EXIT
 mgd_start "$D/memguard.conf" "$SOCK" "$D/daemon.log" || skip_all "memguardd did not start: $(mgd_why)"
 DAEMON_PID=$MGD_PID
 
-tap_plan 9
+tap_plan 12
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$DAEMON_PID/status"; }
 served() { "$MEMGUARD" status --socket "$SOCK" >/dev/null 2>&1; }
@@ -61,5 +61,29 @@ check "... and hangs up on it" grep -qx closed "$D/partial.out" || diag_file "$D
 
 # 9: a well-formed raw call still gets its reply.
 check "a well-formed call on a raw connection is answered" sh -c "python3 '$WIRE' '$SOCK' call | grep -qx reply"
+
+# 10-12: past its cap on one user's connections, the daemon closes a new one at once, and the client
+# says so instead of "Transport endpoint is not connected".
+AS_NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+chmod 755 "$D"
+# The system's python3: one under root's home would not run as nobody.
+PY_ALL=/usr/bin/python3
+if ! "${AS_NOBODY[@]}" "$PY_ALL" -c 'import sys; sys.exit(not open(sys.argv[1]))' "$WIRE" 2>/dev/null; then
+        skip "a user past the connection cap is told why" "nobody cannot run $PY_ALL $WIRE"
+        skip "..." "-"
+        skip "..." "-"
+else
+        "${AS_NOBODY[@]}" "$PY_ALL" "$WIRE" "$SOCK" hold 32 60 >"$D/hold.out" 2>&1 &
+        HOLD=$!
+        CLEANUP_PIDS+=("$HOLD")
+        wait_for 20 grep -q '^holding' "$D/hold.out"
+        check_eq "a user holding 32 connections keeps them all" "holding 32" "$(cat "$D/hold.out")"
+        "${AS_NOBODY[@]}" "$MEMGUARD" status --socket "$SOCK" >"$D/cap.out" 2>"$D/cap.err"
+        rc=$?
+        check_eq "... its 33rd, memguard status, fails (exit 3)" 3 "$rc" || diag_file "$D/cap.err"
+        check "... saying the daemon takes at most 32 connections from one user" \
+                grep -q "at most 32 connections from one user" "$D/cap.err" || diag_file "$D/cap.err"
+        kill "$HOLD" 2>/dev/null
+fi
 
 tap_done

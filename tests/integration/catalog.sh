@@ -5,10 +5,8 @@
 # at its threshold and ends; the daemon logs to stderr, fields in brackets.
 . "$(dirname "$0")/lib.sh"
 
-MEMGUARDD=${MEMGUARDD:-$top_builddir/daemon/memguardd}
 CATALOG=$top_srcdir/systemd/memguard.catalog
-[ "$(id -u)" = 0 ] || skip_all "memguardd needs root to make job cgroups"
-[ -x "$MEMGUARDD" ] || skip_all "memguardd is not built ($MEMGUARDD)"
+require_memguardd
 require_binaries
 
 D=$TEST_TMP
@@ -16,24 +14,15 @@ SOCK=$D/mg.sock
 LOG=$D/daemon.log
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$D/no-bus
 mkdir -p "$D/state"
-cat >"$D/memguard.conf" <<EOC
-[daemon]
-socket = $SOCK
-state-dir = $D/state
+mgd_config "$D/memguard.conf" "$SOCK" "$D/state" <<EOC
 
 [profile default]
 max-memory = 200M
 warn-at = 0.3
 grace = 1s
 EOC
-"$MEMGUARDD" -d --log-target stderr -f "$D/memguard.conf" </dev/null >"$LOG" 2>&1 &
-DAEMON_PID=$!
-catalog_cleanup() {
-        kill -TERM "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
-        lib_cleanup
-}
-trap catalog_cleanup EXIT
-wait_for 10 test -S "$SOCK" || { diag_file "$LOG"; skip_all "memguardd did not come up"; }
+MGD_ARGS=(--log-target stderr)
+mgd_start "$D/memguard.conf" "$SOCK" "$LOG" || { diag_file "$LOG"; skip_all "memguardd did not come up"; }
 
 # A job that grows past its kill threshold (160 MiB): supervised, warned about at 60 MiB, stopped, ended.
 timeout -k 5 60 "$MEMGUARD" run --socket "$SOCK" -- "$MEMHOG" --rate 100 --size 400 --hold 30 \

@@ -5,7 +5,6 @@
 # file parses, and a real interactive zsh completes verbs, options and job ids.
 . "$(dirname "$0")/lib.sh"
 
-MEMGUARDD=${MEMGUARDD:-$top_builddir/daemon/memguardd}
 BASH_COMP=$top_srcdir/completion/memguard
 ZSH_COMP=$top_srcdir/completion/_memguard
 require_binaries
@@ -70,12 +69,10 @@ if [ "$(id -u)" != 0 ]; then
 elif [ ! -x "$MEMGUARDD" ]; then
         skip "bash: job ids from a running memguardd" "memguardd is not built"
 else
-        mkdir -p "$D/etc" "$D/state"
-        printf '[daemon]\nsocket = %s\nstate-dir = %s\n[profile default]\nmax-memory = 300M\ngrace = 1s\n' \
-                "$SOCK" "$D/state" >"$D/etc/memguard.conf"
-        "$MEMGUARDD" -d -f "$D/etc/memguard.conf" </dev/null >"$D/daemon.log" 2>&1 &
-        DAEMON_PID=$!
-        # At exit the jobs are stopped by the daemon and the daemon by SIGTERM, so nothing is left.
+        mkdir -p "$D/state"
+        printf '[profile default]\nmax-memory = 300M\ngrace = 1s\n' | mgd_config "$D/etc/memguard.conf" "$SOCK" "$D/state"
+        mgd_start "$D/etc/memguard.conf" "$SOCK" "$D/daemon.log" || diag_file "$D/daemon.log"
+        # At exit the jobs are stopped by the daemon and the daemon by lib_cleanup, so nothing is left.
         completion_cleanup() {
                 local id
                 for id in $("$MEMGUARD" status --socket "$SOCK" 2>/dev/null | awk 'NR > 1 { print $1 }'); do
@@ -84,14 +81,13 @@ else
                 wait_for 5 sh -c '! "$0" status --socket "$1" 2>/dev/null | grep -q memhog' "$MEMGUARD" "$SOCK"
                 # Their runs end with them (under timeout(1), so this wait is bounded).
                 for id in "${RUNS[@]}"; do wait "$id" 2>/dev/null; forget_pid "$id"; done
-                kill -TERM "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
                 lib_cleanup
         }
         trap completion_cleanup EXIT
-        wait_for 10 test -S "$SOCK" || diag_file "$D/daemon.log"
         RUNS=()
         for n in 1 2; do
-                timeout -k 5 60 "$MEMGUARD" run --socket "$SOCK" -- "$MEMHOG" --size 1 --hold 60 --pidfile "$D/hog$n.pid" \
+                # Ended by the test at exit: --hold and timeout(1) are ceilings only.
+                timeout -k 5 900 "$MEMGUARD" run --socket "$SOCK" -- "$MEMHOG" --size 1 --hold 800 --pidfile "$D/hog$n.pid" \
                         </dev/null >"$D/run$n.out" 2>&1 &
                 CLEANUP_PIDS+=($!)
                 RUNS+=($!)

@@ -76,7 +76,8 @@ cleanup_cgroups() {
                 for i in $(seq 40); do rmdir "$d" 2>/dev/null && break; sleep 0.05; done
         done
 }
-trap 'stop_daemon; cleanup_cgroups; lib_cleanup' EXIT
+CLEANUP_MOUNT=
+trap 'stop_daemon; [ -n "$CLEANUP_MOUNT" ] && umount "$CLEANUP_MOUNT"; cleanup_cgroups; lib_cleanup' EXIT
 
 # --- the state directory is trusted only when nobody else could write it ---------------------------
 # refused_start DESCRIPTION REGEX STATE_DIR: memguardd does not start with that state directory.
@@ -126,6 +127,34 @@ check "the daemon says where the ceiling comes from" grep -q "memory ceiling is 
 mg run --socket "$SOCK" -- true
 pidfds() { ls -l "/proc/$DAEMON_PID/fd" 2>/dev/null | grep -c 'anon_inode:\[pidfd\]'; }
 check_eq "after its jobs ended, memguardd holds no pidfd (their reports stay)" 0 "$(pidfds)"
+
+# --- PID 1 is nobody's job; lowering a limit below use says why it cannot ---------------------------
+PY=
+for p in /usr/bin/python3 python3; do
+        "$p" -c 'import dbus' 2>/dev/null && { PY=$(command -v "$p"); break; }
+done
+if [ -n "$PY" ]; then
+        expect "root cannot register PID 1 as a job" 1 "process 1 is the init system, not a job" \
+                "$PY" "$top_srcdir/tests/helpers/mgbus.py" "socket:$SOCK" register 1
+else
+        skip "root cannot register PID 1 as a job" "python3 with the dbus module (python3-dbus) is missing"
+fi
+rm -f "$D/busy.pid"
+mg_bg run --socket "$SOCK" --max-memory 500 -- "$MEMHOG" --rate 200 --size 100 --hold 20 --pidfile "$D/busy.pid"
+busy_rss() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$(head -1 "$D/busy.pid" 2>/dev/null)/status" 2>/dev/null; }
+busy_full() { local v; v=$(busy_rss); [ -n "$v" ] && [ "$v" -ge $((95 * MIB)) ]; }
+busy_id() { "$MEMGUARD" status --json --socket "$SOCK" 2>/dev/null | jq -r '.[] | select(.command | test("busy.pid")) | .id'; }
+if wait_for 10 busy_full && [ -n "$(busy_id)" ] && ! grep -qw SwapTotal:.*[1-9] /proc/meminfo; then
+        expect "lowering a job's limit below what it uses (no swap to reclaim into) says so plainly" 1 \
+                "cannot lower the limit of job [0-9]+ to 10 MiB: it uses [0-9.]+ MiB" \
+                "$MEMGUARD" limit --socket "$SOCK" "$(busy_id)" 10M
+        check "... and the job keeps running under its old limit" pid_alive "$(head -1 "$D/busy.pid")"
+else
+        skip "lowering a job's limit below what it uses says so plainly" "the job did not come up, or the host has swap"
+        skip "... and the job keeps running under its old limit" "as above"
+fi
+[ -s "$D/busy.pid" ] && kill -KILL "$(head -1 "$D/busy.pid")" 2>/dev/null
+mg_wait
 
 # --- a [watch] cgroup removed as soon as its processes exit ------------------------------------------
 # in_cgroup DIR COMMAND...: run COMMAND in the cgroup DIR (made if missing), in the background; sets JOB_PID.
@@ -348,6 +377,32 @@ else
         diag_file "$D/big.err"
 fi
 mg_wait
+
+# --- a full state filesystem: the real error, once -------------------------------------------------------
+stop_daemon
+mkdir -p "$D/fullstate"
+if mount -t tmpfs -o size=64k,mode=0755 tmpfs "$D/fullstate" 2>/dev/null; then
+        CLEANUP_MOUNT=$D/fullstate
+        mkdir -m 0700 "$D/fullstate/jobs"
+        dd if=/dev/zero of="$D/fullstate/fill" bs=4k 2>/dev/null
+        : >"$D/full.log"
+        "$MEMGUARDD" -d -f "$D/etc/memguard.conf" --state-dir "$D/fullstate" </dev/null >"$D/full.log" 2>&1 &
+        DAEMON_PID=$!
+        CLEANUP_PIDS+=("$DAEMON_PID")
+        rm -f "$SOCK"
+        wait_for 10 test -S "$SOCK"
+        mg run --socket "$SOCK" --max-memory 300 -- "$MEMHOG" --rate 100 --size 200
+        check_rc "a job runs to its end with the state filesystem full" 0
+        check_eq "the failure to save its record is logged once, with the real error" \
+                "1 1" "$(grep -c 'cannot write its state' "$D/full.log") $(grep -c 'cannot write its state.*No space left on device' "$D/full.log")" ||
+                diag_file "$D/full.log"
+        stop_daemon
+        umount "$D/fullstate"
+        CLEANUP_MOUNT=
+else
+        skip "a job runs to its end with the state filesystem full" "cannot mount a tmpfs here"
+        skip "the failure to save its record is logged once, with the real error" "cannot mount a tmpfs here"
+fi
 
 check_no_cgroups_left
 tap_done

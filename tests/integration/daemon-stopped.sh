@@ -4,31 +4,18 @@
 # no daemon option guards the job itself and says why.
 . "$(dirname "$0")/lib.sh"
 
-MEMGUARDD=${MEMGUARDD:-$top_builddir/daemon/memguardd}
-[ "$(id -u)" = 0 ] || skip_all "memguardd needs root to make job cgroups"
-[ -x "$MEMGUARDD" ] || skip_all "memguardd is not built ($MEMGUARDD)"
+require_memguardd
 require_binaries
 
 D=$TEST_TMP
 SOCK=$D/mg.sock
 # No system bus for this test: neither the daemon nor the client may find the host's.
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$D/no-bus
-mkdir -p "$D/etc"
-cat >"$D/etc/memguard.conf" <<EOC
-[daemon]
-socket = $SOCK
-state-dir = $D/state
-EOC
-"$MEMGUARDD" -d -f "$D/etc/memguard.conf" </dev/null >"$D/daemon.log" 2>&1 &
-DAEMON_PID=$!
-CLEANUP_PIDS+=("$DAEMON_PID")
-wait_for 10 test -S "$SOCK" || skip_all "memguardd did not come up: $(tail -n 3 "$D/daemon.log" | tr '\n' ' ')"
-stop_daemon() {
-        kill -CONT "$DAEMON_PID" 2>/dev/null
-        kill -TERM "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
-}
-trap 'stop_daemon; lib_cleanup' EXIT
-kill -STOP "$DAEMON_PID"
+mgd_config "$D/etc/memguard.conf" "$SOCK" "$D/state" </dev/null
+mgd_start "$D/etc/memguard.conf" "$SOCK" "$D/daemon.log" || skip_all "memguardd did not come up: $(mgd_why)"
+# A stopped daemon answers nothing: it goes on again before lib_cleanup stops it.
+trap 'kill -CONT "$MGD_PID" 2>/dev/null; lib_cleanup' EXIT
+kill -STOP "$MGD_PID"
 
 # A ceiling against a hang of the test, not a timed assertion: the client gives up by itself after
 # 5 s; without that bound each call waited sd-bus's 25 s.
@@ -59,6 +46,6 @@ else
                 "$D/default.err" || diag_file "$D/default.err"
 fi
 
-kill -CONT "$DAEMON_PID"
+kill -CONT "$MGD_PID"
 expect "the daemon, running again, answers" 0 "No running jobs" timeout -k 2 "$HANG" "$MEMGUARD" status --socket "$SOCK"
 tap_done

@@ -338,6 +338,7 @@ MEMGUARDD=${MEMGUARDD:-$top_builddir/daemon/memguardd}
 MGD_PID=               # the daemon mgd_start started, until mgd_stop or mgd_kill
 MGD_SOCK=
 MGD_PREFIX=()          # goes before memguardd, e.g. a socket activator (which execs it: the same pid)
+MGD_ARGS=()            # more options for memguardd, after -d -f CONF
 
 # require_memguardd [WHY ROOT]: skip the script unless we are root and memguardd is built.
 require_memguardd() {
@@ -367,7 +368,7 @@ mgd_start() {
         MGD_SOCK=$2
         shift 3
         [ $# -gt 0 ] || set -- mgd_answers
-        "${MGD_PREFIX[@]}" "$MEMGUARDD" -d -f "$conf" </dev/null >>"$log" 2>&1 &
+        "${MGD_PREFIX[@]}" "$MEMGUARDD" -d -f "$conf" "${MGD_ARGS[@]}" </dev/null >>"$log" 2>&1 &
         MGD_PID=$!
         MGD_LOG=$log
         wait_for 10 "$@"
