@@ -291,6 +291,10 @@ static int conf_value_checked_string(bool valid, const char *value, char **field
         return conf_value_string(field, value);
 }
 
+/* Users and groups are stored as 32-bit ids (conf_value_id parses them so). */
+_Static_assert(sizeof(uid_t) == sizeof(uint32_t), "uid_t");
+_Static_assert(sizeof(gid_t) == sizeof(uint32_t), "gid_t");
+
 int conf_value_parse(enum conf_type type, const char *value, uint64_t host_ram_bytes, void *field) {
         switch (type) {
         case CONF_TYPE_SIZE:
@@ -323,10 +327,8 @@ int conf_value_parse(enum conf_type type, const char *value, uint64_t host_ram_b
         case CONF_TYPE_NAME:
                 return conf_value_checked_string(conf_value_name_is_valid(value), value, field);
         case CONF_TYPE_USER:
-                _Static_assert(sizeof(uid_t) == sizeof(uint32_t), "uid_t");
                 return conf_value_id(value, conf_value_getpwnam, field);
         case CONF_TYPE_GROUP:
-                _Static_assert(sizeof(gid_t) == sizeof(uint32_t), "gid_t");
                 return conf_value_id(value, conf_value_getgrnam, field);
         default:
                 return -EINVAL;

@@ -61,10 +61,11 @@ POLICIES=$(grep -E '/dbus-1/system\.d/[^/]+\.conf$' /mg/installed)
 CATALOGS=$(grep -E '/catalog/[^/]+\.catalog$' /mg/installed)
 TMPFILES=$(grep -E '/tmpfiles\.d/[^/]+$' /mg/installed)
 
-# With a real prefix (/usr, /usr/local) every shipped file must be where its reader looks; under
-# another prefix (distcheck's) systemd.sh links them into /etc and that is only noted.
+# With --prefix=/usr every shipped file must be where its reader looks: only there are the system's
+# own directories make install's defaults. Under any other prefix (/usr/local, distcheck's) make
+# install keeps every file inside the prefix, systemd.sh links them into /etc and that is only noted.
 real_prefix() {
-        case "$(cat /mg/bindir)" in /usr/bin | /usr/local/bin) return 0 ;; esac
+        case "$(cat /mg/bindir)" in /usr/bin) return 0 ;; esac
         return 1
 }
 

@@ -44,12 +44,20 @@ done
 vm_workdir systemd
 
 # memguard as it ships: make install into a staging directory (its own log; a failure is a test
-# failure, not a skip).
-(
-        unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES GNUMAKEFLAGS
-        ${MAKE:-make} -C "$top_builddir" install DESTDIR="$VM_TMP/inst" >"$VM_TMP/install.log" 2>&1
-) || {
-        echo "not ok 1 - make install DESTDIR=... of memguard"
+# failure, not a skip), or with MEMGUARD_VM_DEB=FILE the files of that Debian package, so the guest
+# tests the package's unit, configuration and binaries (tests/package/deb.sh does this).
+if [ -n "${MEMGUARD_VM_DEB:-}" ]; then
+        install_what="dpkg-deb -x $MEMGUARD_VM_DEB"
+        command -v dpkg-deb >/dev/null || vm_die_skip "MEMGUARD_VM_DEB is set and dpkg-deb is not installed"
+        dpkg-deb -x "$MEMGUARD_VM_DEB" "$VM_TMP/inst" >"$VM_TMP/install.log" 2>&1
+else
+        install_what="make install DESTDIR=..."
+        (
+                unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES GNUMAKEFLAGS
+                ${MAKE:-make} -C "$top_builddir" install DESTDIR="$VM_TMP/inst" >"$VM_TMP/install.log" 2>&1
+        )
+fi || {
+        echo "not ok 1 - $install_what of memguard"
         sed 's/^/#   /' "$VM_TMP/install.log" | tail -n 40
         echo "1..1"
         exit 0
@@ -157,8 +165,15 @@ done <"$VM_ROOT"/mg/installed
 # memguardd reads its configuration from a compiled-in path; when make install put memguard.conf
 # elsewhere (a --sysconfdir it does not follow), the guest's t_installed fails saying so, and the
 # installed directory is linked there so that the daemon tests still test the daemon.
-if [ -x "$top_builddir/daemon/memguardd" ]; then
-        want=$("$top_builddir/daemon/memguardd" --help 2>&1 | sed -n 's/.*(default \(\/[^)]*\.conf\)).*/\1/p' | head -n 1)
+# The installed memguardd says where it reads: the one staged (a package's is not the build tree's).
+daemon=$(grep -m1 '/sbin/memguardd$' "$VM_ROOT"/mg/installed)
+if [ -n "$daemon" ] && [ -x "$VM_TMP/inst$daemon" ]; then
+        daemon=$VM_TMP/inst$daemon
+else
+        daemon=$top_builddir/daemon/memguardd
+fi
+if [ -x "$daemon" ]; then
+        want=$("$daemon" --help 2>&1 | sed -n 's/.*(default \(\/[^)]*\.conf\)).*/\1/p' | head -n 1)
         have=$(grep -m1 '/memguard\.conf$' "$VM_ROOT"/mg/installed)
         if [ -n "$want" ] && [ -n "$have" ] && [ "$want" != "$have" ] && [ ! -e "$VM_ROOT$want" ]; then
                 mkdir -p "$VM_ROOT$(dirname "$(dirname "$want")")"
