@@ -11,60 +11,128 @@
 #include <unistd.h>
 
 #include "adopt.h"
-#include "bus.h"
 #include "cgroup.h"
 #include "conf.h"
-#include "events.h"
-#include "guard.h"
-#include "job.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "mjob.h"
 #include "procfs.h"
 #include "state.h"
 #include "sysroot.h"
 
 /* How deep below the root the [watch] scan walks: scheduler hierarchies are a few levels. */
 #define ADOPT_WATCH_MAX_DEPTH 8
+/* [watch] cgroups are looked for this often: a scheduler's job is found within this long. Each scan
+ * lists every cgroup directory of the tree, which the kernel renders anew. */
+#define ADOPT_WATCH_SCAN_USEC (3 * USEC_PER_SEC)
+
+struct adopt {
+        struct manager *m;
+        struct ev_loop *loop;
+        ev_timer watch_timer;
+};
+
+/* An existing cgroup to supervise. */
+struct adopt_options {
+        const char *cgroup;
+        const char *unified_cgroup;
+        const char *profile;
+        const char *watch;
+        const char *command;            /* for people; the cgroup when empty */
+        enum mjob_source source;
+        bool owned;                     /* ours: removed when it ends, and it gets our kernel ceiling */
+        const struct policy_limits *saved; /* from its record; NULL: the profile's */
+        uint64_t id;                    /* from its record; 0: a new job */
+        uid_t uid;
+        uint64_t start_usec;            /* from its record; 0: now */
+        uint64_t peak_bytes;
+        uint64_t ceiling_bytes;         /* from its record: the cgroup it was started in still bounds it */
+};
+
+static struct adopt_options adopt_options_from_record(const struct state_job *s) {
+        bool owned = strcmp(s->source, "registered") == 0;
+        return (struct adopt_options) {
+                .cgroup = s->cgroup,
+                .unified_cgroup = s->unified_cgroup,
+                .profile = s->profile,
+                .watch = s->watch,
+                .command = s->command,
+                .source = owned ? MJOB_SOURCE_REGISTERED : MJOB_SOURCE_WATCH,
+                .owned = owned,
+                .saved = &s->limits,
+                .id = s->id,
+                .uid = s->uid,
+                .start_usec = s->start_realtime_usec,
+                .peak_bytes = s->peak_bytes,
+                .ceiling_bytes = s->ceiling_bytes,
+        };
+}
 
 static int adopt_read_xattr(struct manager *m, const char *cgroup, struct state_job *ret);
 
-/* Adopts a cgroup found by a [watch] section (or recorded before a restart). */
-int adopt_cgroup(struct manager *m, const char *cgroup, const char *unified, const char *profile,
-                         const char *watch, enum mjob_source source, bool owned, const struct policy_limits *saved,
-                         uint64_t id, uid_t uid, const char *command, uint64_t start_usec, uint64_t peak) {
-        const struct conf_profile *p = manager_profile(m, profile);
+/* Supervises an existing cgroup: found by a [watch] section, or recorded before a restart. -errno,
+ * logged. */
+static int adopt_cgroup(struct manager *m, const struct adopt_options *a) {
+        const struct conf_profile *p = manager_profile(m, a->profile);
         struct policy_limits limits;
-        if (saved)
-                limits = *saved;
+        if (a->saved)
+                limits = *a->saved;
         else
                 manager_limits_from_profile(m, p, &limits);
         struct backend_config bc = {
-                .adopt_path = cgroup,
-                .adopt_unified_path = unified,
-                .adopt_owned = owned,
+                .adopt_path = a->cgroup,
+                .adopt_unified_path = a->unified_cgroup,
+                .adopt_owned = a->owned,
                 /* A scheduler's cgroup keeps the scheduler's kernel limits; our own job groups get ours. */
-                .hard_limit_bytes = owned ? limits.max_bytes : 0,
+                .hard_limit_bytes = a->owned ? limits.max_bytes : 0,
         };
-        char *argv[] = { (char *) (command && *command ? command : cgroup), NULL };
+        char *argv[] = { (char *) (a->command && *a->command ? a->command : a->cgroup), NULL };
+        struct mjob_options o = {
+                .id = a->id,
+                .source = a->source,
+                .uid = a->uid,
+                .profile = p ? p->name : a->profile,
+                .watch = a->watch,
+                .argv = argv,
+                .backend = &bc,
+                .limits = &limits,
+                .ceiling_bytes = a->ceiling_bytes,
+        };
         _cleanup_free_ char *why = NULL;
         struct mjob *j;
-        int r = manager_add_job(m, source, &bc, &limits, p ? p->name : profile, watch, uid, argv, id, &j, &why);
+        int r = manager_add_job(m, &o, &j, &why);
+        if (r < 0 && why)
+                return log_warning_errno(r, "cannot supervise cgroup %s: %s", a->cgroup, why);
         if (r < 0)
-                return log_warning_errno(r, "cannot supervise cgroup %s: %s", cgroup, why ? why : "%m");
-        if (start_usec)
-                j->guard->job->start_realtime_usec = j->start_realtime_usec = start_usec;
-        j->guard->job->peak_working_set_bytes = peak;
-        guard_adopt_group(j->guard);
-        manager_job_save(m, j);
-        if (id)
-                events_job(j, LOG_INFO, EVENTS_JOB_ADOPTED, 0, "supervised again after a restart (cgroup %s)", cgroup);
-        else
-                events_job(j, LOG_INFO, EVENTS_JOB_STARTED, 0, "found by [watch %s] (cgroup %s), profile %s", watch,
-                           cgroup, j->profile);
-        bus_job_started(m->bus, j);
-        manager_notify_status(m);
+                return log_warning_errno(r, "cannot supervise cgroup %s: %m", a->cgroup);
+        mjob_adopt_group(j, a->start_usec, a->peak_bytes);
+        manager_job_added(m, j, a->id != 0);
         return 0;
+}
+
+/* A cgroup a [watch] section matched, with processes in it: ours before a restart (its id, start,
+ * limits and peak so far kept on it), or a new job. */
+static int adopt_watched(struct manager *m, const char *child, const struct conf_watch *w, pid_t first) {
+        struct state_job sj;
+        if (adopt_read_xattr(m, child, &sj) >= 0 && !manager_find_any(m, sj.id)) {
+                struct adopt_options a = adopt_options_from_record(&sj);
+                a.cgroup = child;
+                a.unified_cgroup = NULL;
+                a.watch = w->name;
+                a.source = MJOB_SOURCE_WATCH;
+                a.owned = false;
+                a.ceiling_bytes = 0;
+                int r = adopt_cgroup(m, &a);
+                state_job_done(&sj);
+                return r;
+        }
+        struct procfs_status st;
+        uid_t uid = procfs_read_status(m->sysroot, first, &st) >= 0 ? st.uid : 0;
+        _cleanup_free_ char *cmd = NULL;
+        (void) procfs_read_cmdline(m->sysroot, first, &cmd);
+        return adopt_cgroup(m, &(struct adopt_options) { .cgroup = child, .profile = w->profile, .watch = w->name,
+                                                         .command = cmd, .source = MJOB_SOURCE_WATCH, .uid = uid });
 }
 
 /* The [watch] scan: every directory of the tree the backend uses, matched against the patterns. */
@@ -93,25 +161,9 @@ static int adopt_scan_dir(struct manager *m, const char *mount, const char *root
                         _cleanup_free_ pid_t *pids = NULL;
                         size_t n = 0;
                         _cleanup_free_ char *procs = cgroup_dir(mount, root, child, "cgroup.procs");
-                        if (procs && cgroup_read_pids(m->sysroot, procs, &pids, &n) >= 0 && n > 0) {
-                                struct state_job sj;
-                                if (adopt_read_xattr(m, child, &sj) >= 0 && !manager_find_any(m, sj.id)) {
-                                        /* Ours before a restart: its id, start, limits and peak so far. */
-                                        if (adopt_cgroup(m, child, NULL, sj.profile, w->name, MJOB_SOURCE_WATCH, false,
-                                                          &sj.limits, sj.id, sj.uid, sj.command, sj.start_realtime_usec,
-                                                          sj.peak_bytes) >= 0)
-                                                added++;
-                                        state_job_done(&sj);
-                                        continue;
-                                }
-                                struct procfs_status st;
-                                uid_t uid = procfs_read_status(m->sysroot, pids[0], &st) >= 0 ? st.uid : 0;
-                                _cleanup_free_ char *cmd = NULL;
-                                (void) procfs_read_cmdline(m->sysroot, pids[0], &cmd);
-                                if (adopt_cgroup(m, child, NULL, w->profile, w->name, MJOB_SOURCE_WATCH, false, NULL,
-                                                  0, uid, cmd, 0, 0) >= 0)
-                                        added++;
-                        }
+                        if (procs && cgroup_read_pids(m->sysroot, procs, &pids, &n) >= 0 && n > 0 &&
+                            adopt_watched(m, child, w, pids[0]) >= 0)
+                                added++;
                         continue;
                 }
                 if (depth < ADOPT_WATCH_MAX_DEPTH)
@@ -166,7 +218,8 @@ static const char *adopt_check_record(struct manager *m, const struct state_job 
 
 /* One job recorded before a restart: adopted again if its group still has processes. */
 static void adopt_record(struct manager *m, struct state_job *s) {
-        bool owned = strcmp(s->source, "registered") == 0;
+        struct adopt_options a = adopt_options_from_record(s);
+        bool owned = a.owned;
         _cleanup_free_ pid_t *pids = NULL;
         size_t np = 0;
         _cleanup_free_ char *procs = manager_cgroup_dir(m, false, s->cgroup, "cgroup.procs");
@@ -192,18 +245,8 @@ static void adopt_record(struct manager *m, struct state_job *s) {
                 log_info("job %" PRIu64 " (%s) ended while memguardd was not running", s->id,
                          s->command ? s->command : s->cgroup);
                 (void) state_remove(m->state_fd, s->id);
-        } else if (adopt_cgroup(m, s->cgroup, s->unified_cgroup, s->profile, s->watch,
-                                 owned ? MJOB_SOURCE_REGISTERED : MJOB_SOURCE_WATCH, owned, &s->limits, s->id, s->uid,
-                                 s->command, s->start_realtime_usec, s->peak_bytes) < 0)
+        } else if (adopt_cgroup(m, &a) < 0)
                 (void) state_remove(m->state_fd, s->id);
-        else {
-                /* The cgroup it was started in still bounds it across reloads. */
-                struct mjob *j = manager_find_job(m, s->id);
-                if (j && s->ceiling_bytes > 0) {
-                        j->ceiling_bytes = s->ceiling_bytes;
-                        manager_job_save(m, j);
-                }
-        }
 }
 
 /* A job's record kept on its cgroup, if there is a good one. */
@@ -279,3 +322,35 @@ void adopt_records(struct manager *m) {
         closedir(d);
 }
 
+static void adopt_watch_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct adopt *a = w->data;
+        (void) adopt_scan_watches(a->m);
+}
+
+static void adopt_reloaded(struct manager *m, void *userdata) {
+        (void) adopt_scan_watches(m);
+}
+
+int adopt_new(struct manager *m, struct adopt **ret) {
+        _cleanup_(adopt_freep) struct adopt *a = calloc(1, sizeof(*a));
+        if (!a)
+                return log_oom();
+        a->m = m;
+        a->loop = m->loop;
+        int r = manager_add_listener(m, &(struct manager_listener) { .reloaded = adopt_reloaded, .userdata = a });
+        if (r < 0)
+                return r;
+        ev_timer_init(&a->watch_timer, adopt_watch_cb, 0., (double) ADOPT_WATCH_SCAN_USEC / 1e6);
+        a->watch_timer.data = a;
+        ev_timer_start(m->loop, &a->watch_timer);
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+struct adopt *adopt_free(struct adopt *a) {
+        if (!a)
+                return NULL;
+        ev_timer_stop(a->loop, &a->watch_timer);
+        free(a);
+        return NULL;
+}

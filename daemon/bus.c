@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,15 +13,14 @@
 #include <systemd/sd-bus.h>
 
 #include "bus.h"
-#include "cgroup.h"
 #include "conf.h"
-#include "guard.h"
 #include "job.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "mjob.h"
+#include "pidfd.h"
 #include "procfs.h"
-#include "sysroot.h"
 #include "transport.h"
 #include "units.h"
 
@@ -32,9 +32,21 @@
 
 #define BUS_ERROR_NO_SUCH_JOB "org.memguard.Manager1.Error.NoSuchJob"
 
+/* A FinishJob call waiting for its job to end. */
+struct bus_finish {
+        uint64_t job_id;
+        sd_bus_message *call;
+        struct bus_finish *next;
+};
+
+struct bus {
+        struct manager *m;
+        struct transport *transport;
+        struct bus_finish *finishes;
+};
+
 static const sd_bus_vtable bus_manager_vtable[];
 static const sd_bus_vtable bus_job_vtable[];
-static const sd_bus_vtable bus_hello_vtable[];
 static int bus_job_find(sd_bus *sd, const char *path, const char *interface, void *userdata, void **ret_found,
                         sd_bus_error *err);
 static int bus_job_enumerate(sd_bus *sd, const char *prefix, void *userdata, char ***ret_nodes, sd_bus_error *err);
@@ -53,7 +65,7 @@ static int bus_caller_uid(sd_bus_message *msg, uid_t *ret) {
 }
 
 static bool bus_may_see(uid_t caller, const struct mjob *j) {
-        return caller == 0 || caller == j->uid;
+        return caller == 0 || caller == mjob_uid(j);
 }
 
 /* Finds job id for the caller: NoSuchJob, or AccessDenied for someone else's job. */
@@ -72,7 +84,7 @@ static struct mjob *bus_job_for(struct bus *b, sd_bus_message *msg, uint64_t id,
         }
         if (!bus_may_see(uid, j)) {
                 sd_bus_error_setf(err, SD_BUS_ERROR_ACCESS_DENIED, "job %" PRIu64 " belongs to %s (uid %u), not to uid %u",
-                                  id, j->user, (unsigned) j->uid, (unsigned) uid);
+                                  id, mjob_user(j), (unsigned) mjob_uid(j), (unsigned) uid);
                 return NULL;
         }
         if (ret_uid)
@@ -80,18 +92,12 @@ static struct mjob *bus_job_for(struct bus *b, sd_bus_message *msg, uint64_t id,
         return j;
 }
 
+static const char *bus_str(const char *s) {
+        return s ? s : "";
+}
+
 static int bus_job_path(uint64_t id, char *buf, size_t size) {
         return snprintf(buf, size, BUS_JOB_PREFIX "/%" PRIu64, id) < (int) size ? 0 : -ENAMETOOLONG;
-}
-
-static uint64_t bus_job_current(const struct mjob *j) {
-        const struct job *job = j->guard->job;
-        return job->n_samples ? job->samples[job->n_samples - 1].working_set_bytes : 0;
-}
-
-static uint64_t bus_job_peak(const struct mjob *j) {
-        const struct job *job = j->guard->job;
-        return MAX(job->peak_working_set_bytes, job->kernel_peak_bytes);
 }
 
 /* --- org.memguard.Manager1 ----------------------------------------------------------------------------- */
@@ -106,17 +112,18 @@ static int bus_method_list_jobs(sd_bus_message *msg, void *userdata, sd_bus_erro
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "(tsusssttto)");
-        for (struct mjob *j = b->m->jobs; r >= 0 && j; j = j->next) {
-                if (j->ended)
+        for (size_t i = 0; r >= 0 && i < b->m->n_jobs; i++) {
+                struct mjob *j = b->m->jobs[i];
+                if (mjob_ended(j))
                         continue;
                 /* Anyone sees that a job exists; its command and numbers are its owner's business. */
                 bool mine = bus_may_see(uid, j);
                 char path[128];
-                bus_job_path(j->id, path, sizeof(path));
-                r = sd_bus_message_append(reply, "(tsusssttto)", j->id, j->user, (uint32_t) j->uid, mjob_state(j),
-                                          j->profile ? j->profile : "", mine && j->command ? j->command : "",
-                                          mine ? bus_job_current(j) : 0, mine ? bus_job_peak(j) : 0,
-                                          mine ? j->guard->limits.max_bytes : 0, path);
+                bus_job_path(mjob_id(j), path, sizeof(path));
+                r = sd_bus_message_append(reply, "(tsusssttto)", mjob_id(j), mjob_user(j), (uint32_t) mjob_uid(j),
+                                          mjob_state(j), bus_str(mjob_profile(j)), mine ? bus_str(mjob_command(j)) : "",
+                                          mine ? mjob_current_bytes(j) : 0, mine ? mjob_peak_bytes(j) : 0,
+                                          mine ? mjob_limits(j)->max_bytes : 0, path);
         }
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
@@ -131,7 +138,7 @@ static int bus_append_dict_t(sd_bus_message *m, const char *k, uint64_t v) {
 }
 
 static int bus_append_dict_s(sd_bus_message *m, const char *k, const char *v) {
-        return sd_bus_message_append(m, "{sv}", k, "s", v ? v : "");
+        return sd_bus_message_append(m, "{sv}", k, "s", bus_str(v));
 }
 
 static int bus_method_get_job(sd_bus_message *msg, void *userdata, sd_bus_error *err) {
@@ -143,32 +150,32 @@ static int bus_method_get_job(sd_bus_message *msg, void *userdata, sd_bus_error 
         struct mjob *j = bus_job_for(b, msg, id, false, NULL, err);
         if (!j)
                 return -EACCES;
-        const struct guard *g = j->guard;
-        const struct job *job = g->job;
+        const struct job *job = mjob_record(j);
+        const struct policy_limits *l = mjob_limits(j);
         sd_bus_message *reply = NULL;
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "{sv}");
-        if (r >= 0) r = bus_append_dict_t(reply, "Id", j->id);
-        if (r >= 0) r = bus_append_dict_s(reply, "User", j->user);
-        if (r >= 0) r = sd_bus_message_append(reply, "{sv}", "Uid", "u", (uint32_t) j->uid);
+        if (r >= 0) r = bus_append_dict_t(reply, "Id", mjob_id(j));
+        if (r >= 0) r = bus_append_dict_s(reply, "User", mjob_user(j));
+        if (r >= 0) r = sd_bus_message_append(reply, "{sv}", "Uid", "u", (uint32_t) mjob_uid(j));
         if (r >= 0) r = bus_append_dict_s(reply, "State", mjob_state(j));
-        if (r >= 0) r = bus_append_dict_s(reply, "Profile", j->profile);
-        if (r >= 0) r = bus_append_dict_s(reply, "Command", j->command);
-        if (r >= 0) r = bus_append_dict_s(reply, "Cgroup", j->cgroup);
-        if (r >= 0) r = bus_append_dict_s(reply, "Source", j->source == MJOB_SOURCE_WATCH ? "watch" : "registered");
-        if (r >= 0) r = bus_append_dict_s(reply, "Backend", backend_name(g->backend));
+        if (r >= 0) r = bus_append_dict_s(reply, "Profile", mjob_profile(j));
+        if (r >= 0) r = bus_append_dict_s(reply, "Command", mjob_command(j));
+        if (r >= 0) r = bus_append_dict_s(reply, "Cgroup", mjob_cgroup(j));
+        if (r >= 0) r = bus_append_dict_s(reply, "Source", mjob_source_to_string(mjob_source(j)));
+        if (r >= 0) r = bus_append_dict_s(reply, "Backend", mjob_backend_name(j));
         if (r >= 0) r = sd_bus_message_append(reply, "{sv}", "Pid", "u", (uint32_t) MAX(job->pid, 0));
-        if (r >= 0) r = bus_append_dict_t(reply, "StartTime", j->start_realtime_usec);
-        if (r >= 0) r = bus_append_dict_t(reply, "CurrentBytes", bus_job_current(j));
-        if (r >= 0) r = bus_append_dict_t(reply, "PeakBytes", bus_job_peak(j));
-        if (r >= 0) r = bus_append_dict_t(reply, "LimitBytes", g->limits.max_bytes);
-        if (r >= 0) r = bus_append_dict_t(reply, "ProcessLimitBytes", g->limits.max_process_bytes);
-        if (r >= 0) r = sd_bus_message_append(reply, "{sv}", "KillThreshold", "d", g->limits.kill_threshold);
-        if (r >= 0) r = sd_bus_message_append(reply, "{sv}", "WarnAt", "d", g->limits.warn_at);
-        if (r >= 0) r = bus_append_dict_t(reply, "GraceUSec", g->limits.grace_usec);
+        if (r >= 0) r = bus_append_dict_t(reply, "StartTime", mjob_start_realtime_usec(j));
+        if (r >= 0) r = bus_append_dict_t(reply, "CurrentBytes", mjob_current_bytes(j));
+        if (r >= 0) r = bus_append_dict_t(reply, "PeakBytes", mjob_peak_bytes(j));
+        if (r >= 0) r = bus_append_dict_t(reply, "LimitBytes", l->max_bytes);
+        if (r >= 0) r = bus_append_dict_t(reply, "ProcessLimitBytes", l->max_process_bytes);
+        if (r >= 0) r = sd_bus_message_append(reply, "{sv}", "KillThreshold", "d", l->kill_threshold);
+        if (r >= 0) r = sd_bus_message_append(reply, "{sv}", "WarnAt", "d", l->warn_at);
+        if (r >= 0) r = bus_append_dict_t(reply, "GraceUSec", l->grace_usec);
         if (r >= 0) r = bus_append_dict_t(reply, "Samples", job->n_samples);
-        if (r >= 0) r = bus_append_dict_s(reply, "Reason", policy_reason_to_string(g->state.reason));
+        if (r >= 0) r = bus_append_dict_s(reply, "Reason", policy_reason_to_string(mjob_reason(j)));
         /* The latest samples: elapsed usec, working set, processes. */
         if (r >= 0) r = sd_bus_message_open_container(reply, 'e', "sv");
         if (r >= 0) r = sd_bus_message_append(reply, "s", "LastSamples");
@@ -185,27 +192,6 @@ static int bus_method_get_job(sd_bus_message *msg, void *userdata, sd_bus_error 
         if (r >= 0)
                 r = sd_bus_send(NULL, reply, NULL);
         sd_bus_message_unref(reply);
-        return r;
-}
-
-/* The pid behind a pidfd, from /proc/self/fdinfo. */
-static int bus_pidfd_pid(int fd, pid_t *ret) {
-        char p[64];
-        snprintf(p, sizeof(p), "/proc/self/fdinfo/%d", fd);
-        FILE *f = fopen(p, "re");
-        if (!f)
-                return -errno;
-        char line[256];
-        int r = -EBADF;
-        while (fgets(line, sizeof(line), f))
-                if (strncmp(line, "Pid:", 4) == 0) {
-                        long v = strtol(line + 4, NULL, 10);
-                        r = v > 0 ? 0 : -ESRCH;  /* -1: the process is gone */
-                        if (v > 0)
-                                *ret = (pid_t) v;
-                        break;
-                }
-        fclose(f);
         return r;
 }
 
@@ -254,10 +240,55 @@ static int bus_read_limits(sd_bus_message *msg, struct policy_limits *l, int *li
         return 0;
 }
 
+static void bus_strv_free(char **v) {
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(char **, bus_strv_free)
+
+/* The live process behind a pidfd, if the caller may hand it over: its own, and in no job yet. */
+static int bus_pidfd_process(struct bus *b, int fd, uid_t uid, pid_t *ret, sd_bus_error *err) {
+        pid_t pid = 0;
+        if (pidfd_get_pid(fd, &pid) < 0)
+                return sd_bus_error_setf(err, SD_BUS_ERROR_INVALID_ARGS, "the file descriptor is not a pidfd of a live process");
+        /* The pidfd pins the process: if its owner is the caller now, it is the caller's process. */
+        struct procfs_status st;
+        if (procfs_read_status(b->m->sysroot, pid, &st) < 0)
+                return sd_bus_error_setf(err, SD_BUS_ERROR_INVALID_ARGS, "process %d is gone", (int) pid);
+        if (uid != 0 && st.uid != uid)
+                return sd_bus_error_setf(err, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "process %d belongs to uid %u, not to uid %u: only its owner may register it",
+                                         (int) pid, (unsigned) st.uid, (unsigned) uid);
+        /* A process of a guarded job stays in that job: registering it again would take it out of the
+         * job's cgroup and from under its limit. */
+        struct mjob *j = manager_find_pid(b->m, pid);
+        if (j)
+                return sd_bus_error_setf(err, SD_BUS_ERROR_INVALID_ARGS, "process %d is already part of job %" PRIu64,
+                                         (int) pid, mjob_id(j));
+        /* The init system, or memguardd itself, is nobody's job: stopping it would stop the host. */
+        if (pid == 1 || pid == getpid())
+                return sd_bus_error_setf(err, SD_BUS_ERROR_INVALID_ARGS, "process %d is %s, not a job", (int) pid,
+                                         pid == 1 ? "the init system" : "memguardd itself");
+        *ret = pid;
+        return 0;
+}
+
+static int bus_check_argv(char **argv, sd_bus_error *err) {
+        size_t n = 0, bytes = 0;
+        for (; argv && argv[n]; n++)
+                bytes += strlen(argv[n]) + 1;
+        if (n == 0 || n > BUS_ARGV_MAX || bytes > BUS_ARGV_BYTES_MAX)
+                return sd_bus_error_setf(err, SD_BUS_ERROR_INVALID_ARGS,
+                                         "argv must have 1 to %d arguments of at most %d bytes in all", BUS_ARGV_MAX,
+                                         BUS_ARGV_BYTES_MAX);
+        return 0;
+}
+
 static int bus_method_register_job(sd_bus_message *msg, void *userdata, sd_bus_error *err) {
         struct bus *b = userdata;
-        uid_t uid;
-        int r = bus_caller_uid(msg, &uid);
+        struct manager_register reg = { .limit_exit_code = POLICY_EXIT_LIMIT };
+        int r = bus_caller_uid(msg, &reg.uid);
         if (r < 0)
                 return sd_bus_error_set_errnof(err, -r, "cannot tell who is calling");
 
@@ -265,87 +296,31 @@ static int bus_method_register_job(sd_bus_message *msg, void *userdata, sd_bus_e
         r = sd_bus_message_read(msg, "h", &fd);
         if (r < 0)
                 return r;
-        /* Before the first "goto out": its cleanup runs there. */
-        _cleanup_free_ char *why = NULL;
-        char **argv = NULL;
+        _cleanup_(bus_strv_freep) char **argv = NULL;
         r = sd_bus_message_read_strv(msg, &argv);
         if (r < 0)
                 return r;
         const char *profile;
         struct policy_limits asked = {};
-        int limit_exit_code = POLICY_EXIT_LIMIT;
-        size_t n = 0, bytes = 0;
-        for (; argv && argv[n]; n++)
-                bytes += strlen(argv[n]) + 1;
         if ((r = sd_bus_message_read(msg, "s", &profile)) < 0 ||
-            (r = bus_read_limits(msg, &asked, &limit_exit_code, err)) < 0)
-                goto out;
-        if (n == 0 || n > BUS_ARGV_MAX || bytes > BUS_ARGV_BYTES_MAX) {
-                r = sd_bus_error_setf(err, SD_BUS_ERROR_INVALID_ARGS,
-                                      "argv must have 1 to %d arguments of at most %d bytes in all", BUS_ARGV_MAX,
-                                      BUS_ARGV_BYTES_MAX);
-                goto out;
-        }
-        pid_t pid = 0;
-        r = bus_pidfd_pid(fd, &pid);
-        if (r < 0) {
-                r = sd_bus_error_setf(err, SD_BUS_ERROR_INVALID_ARGS, "the file descriptor is not a pidfd of a live process");
-                goto out;
-        }
-        /* The init system, or memguardd itself, is nobody's job: stopping it would stop the host. */
-        if (pid == 1 || pid == getpid()) {
-                r = sd_bus_error_setf(err, SD_BUS_ERROR_INVALID_ARGS, "process %d is %s, not a job", (int) pid,
-                                      pid == 1 ? "the init system" : "memguardd itself");
-                goto out;
-        }
-        /* The pidfd pins the process: if its owner is the caller now, it is the caller's process. */
-        struct procfs_status st;
-        r = procfs_read_status(b->m->sysroot, pid, &st);
-        if (r < 0) {
-                r = sd_bus_error_setf(err, SD_BUS_ERROR_INVALID_ARGS, "process %d is gone", (int) pid);
-                goto out;
-        }
-        if (uid != 0 && st.uid != uid) {
-                r = sd_bus_error_setf(err, SD_BUS_ERROR_ACCESS_DENIED,
-                                      "process %d belongs to uid %u, not to uid %u: only its owner may register it",
-                                      (int) pid, (unsigned) st.uid, (unsigned) uid);
-                goto out;
-        }
-        /* A process of a guarded job stays in that job: registering it again would take it out of the
-         * job's cgroup and from under its limit. */
-        for (struct mjob *j = b->m->jobs; j; j = j->next) {
-                if (j->ended)
-                        continue;
-                bool member = j->guard->job->pid == pid;
-                if (!member && j->cgroup)
-                        member = cgroup_pid_in(b->m->sysroot, pid, b->m->backend_kind == BACKEND_CGROUP2, j->cgroup) > 0;
-                if (member) {
-                        r = sd_bus_error_setf(err, SD_BUS_ERROR_INVALID_ARGS, "process %d is already part of job %" PRIu64,
-                                              (int) pid, j->id);
-                        goto out;
-                }
-        }
-        int own = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        if (own < 0) {
-                r = sd_bus_error_set_errnof(err, errno, "cannot keep the pidfd: %m");
-                goto out;
-        }
+            (r = bus_read_limits(msg, &asked, &reg.limit_exit_code, err)) < 0 || (r = bus_check_argv(argv, err)) < 0 ||
+            (r = bus_pidfd_process(b, fd, reg.uid, &reg.pid, err)) < 0)
+                return r;
+        reg.pidfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (reg.pidfd < 0)
+                return sd_bus_error_set_errnof(err, errno, "cannot keep the pidfd: %m");
+        reg.argv = argv;
+        reg.profile = *profile ? profile : NULL;
+        reg.asked = &asked;
+        _cleanup_free_ char *why = NULL;
         struct mjob *j;
-        r = manager_register_job(b->m, uid, pid, own, argv, *profile ? profile : NULL, &asked, &j, &why);
-        if (r < 0) {
-                r = sd_bus_error_setf(err, r == -ENOENT ? SD_BUS_ERROR_INVALID_ARGS : SD_BUS_ERROR_FAILED, "%s",
-                                      why ? why : strerror(-r));
-                goto out;
-        }
-        j->limit_exit_code = limit_exit_code;
+        r = manager_register_job(b->m, &reg, &j, &why);
+        if (r < 0)
+                return sd_bus_error_setf(err, r == -ENOENT ? SD_BUS_ERROR_INVALID_ARGS : SD_BUS_ERROR_FAILED, "%s",
+                                         why ? why : strerror(-r));
         char path[128];
-        bus_job_path(j->id, path, sizeof(path));
-        r = sd_bus_reply_method_return(msg, "to", j->id, path);
-out:
-        for (size_t i = 0; argv && argv[i]; i++)
-                free(argv[i]);
-        free(argv);
-        return r;
+        bus_job_path(mjob_id(j), path, sizeof(path));
+        return sd_bus_reply_method_return(msg, "to", mjob_id(j), path);
 }
 
 static int bus_method_kill_job(sd_bus_message *msg, void *userdata, sd_bus_error *err) {
@@ -357,7 +332,7 @@ static int bus_method_kill_job(sd_bus_message *msg, void *userdata, sd_bus_error
         struct mjob *j = bus_job_for(userdata, msg, id, true, NULL, err);
         if (!j)
                 return -EACCES;
-        manager_kill_job(j->manager, j, now);
+        mjob_kill(j, now);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -369,7 +344,7 @@ static int bus_freeze(sd_bus_message *msg, void *userdata, sd_bus_error *err, bo
         struct mjob *j = bus_job_for(userdata, msg, id, true, NULL, err);
         if (!j)
                 return -EACCES;
-        r = manager_freeze_job(j->manager, j, frozen);
+        r = mjob_freeze(j, frozen);
         if (r < 0)
                 return sd_bus_error_set_errnof(err, -r, "cannot %s job %" PRIu64 ": %s", frozen ? "freeze" : "thaw",
                                                id, strerror(-r));
@@ -393,21 +368,22 @@ static int bus_method_set_limit(sd_bus_message *msg, void *userdata, sd_bus_erro
         struct mjob *j = bus_job_for(userdata, msg, id, true, &uid, err);
         if (!j)
                 return -EACCES;
-        uint64_t cur = j->guard->limits.max_bytes;
-        if (bytes == 0 && uid != 0)
+        uint64_t cur = mjob_limits(j)->max_bytes;
+        enum policy_limit_change c = policy_limit_change(cur, bytes, uid == 0);
+        if (c == POLICY_LIMIT_NO_REMOVE)
                 return sd_bus_error_setf(err, SD_BUS_ERROR_ACCESS_DENIED, "only root may remove a job's limit");
-        if (uid != 0 && cur > 0 && bytes > cur)
+        if (c == POLICY_LIMIT_NO_RAISE)
                 return sd_bus_error_setf(err, SD_BUS_ERROR_ACCESS_DENIED,
                                          "only root may raise a limit: job %" PRIu64 " may use at most %" PRIu64
                                          " bytes, %" PRIu64 " asked", id, cur, bytes);
-        r = manager_set_limit(j->manager, j, bytes);
+        r = mjob_set_limit(j, bytes);
         if (r == -EBUSY) {
                 /* cgroup v1 refuses a limit below what the group uses when it cannot reclaim enough. */
                 char b1[UNITS_SIZE_MAX], b2[UNITS_SIZE_MAX];
                 return sd_bus_error_setf(err, SD_BUS_ERROR_FAILED,
                                          "cannot lower the limit of job %" PRIu64 " to %s: it uses %s, and the kernel "
                                          "could not reclaim enough to fit; the limit stays", id,
-                                         units_format_size(b1, bytes), units_format_size(b2, bus_job_current(j)));
+                                         units_format_size(b1, bytes), units_format_size(b2, mjob_current_bytes(j)));
         }
         if (r < 0)
                 return sd_bus_error_set_errnof(err, -r, "cannot set the limit of job %" PRIu64 ": %s", id, strerror(-r));
@@ -445,39 +421,51 @@ static int bus_finish_send(sd_bus_message *call, const struct mjob *j) {
         return sd_bus_reply_method_return(call, "iss", code, text, json);
 }
 
+static struct bus_finish **bus_finish_find(struct bus *b, uint64_t id) {
+        struct bus_finish **p = &b->finishes;
+        while (*p && (*p)->job_id != id)
+                p = &(*p)->next;
+        return p;
+}
+
 /* The client, the root's parent, says how the root ended; the answer (exit code and report) waits until
  * nothing of the job is left. */
 static int bus_method_finish_job(sd_bus_message *msg, void *userdata, sd_bus_error *err) {
+        struct bus *b = userdata;
         uint64_t id;
         int status;
         int r = sd_bus_message_read(msg, "ti", &id, &status);
         if (r < 0)
                 return r;
-        struct mjob *j = bus_job_for(userdata, msg, id, false, NULL, err);
+        struct mjob *j = bus_job_for(b, msg, id, false, NULL, err);
         if (!j)
                 return -EACCES;
-        if (j->finish_call)
+        if (*bus_finish_find(b, id))
                 return sd_bus_error_setf(err, SD_BUS_ERROR_FAILED, "job %" PRIu64 " is already being finished", id);
-        j->wait_status = status;
-        if (j->ended)
+        mjob_set_wait_status(j, status);
+        if (mjob_ended(j))
                 return bus_finish_send(msg, j);
-        j->finish_call = sd_bus_message_ref(msg);
+        struct bus_finish *f = calloc(1, sizeof(*f));
+        if (!f)
+                return -ENOMEM;
+        *f = (struct bus_finish) { .job_id = id, .call = sd_bus_message_ref(msg), .next = b->finishes };
+        b->finishes = f;
         return 1;
 }
 
-void bus_finish_reply(struct mjob *j) {
-        if (!j->finish_call)
+/* Answers the job's pending FinishJob call: with its report once it has ended, or with an error when
+ * the daemon lets go of it. */
+static void bus_finish(struct bus *b, const struct mjob *j, bool ended) {
+        struct bus_finish **p = bus_finish_find(b, mjob_id(j)), *f = *p;
+        if (!f)
                 return;
-        int r = bus_finish_send(j->finish_call, j);
+        *p = f->next;
+        int r = ended ? bus_finish_send(f->call, j)
+                      : sd_bus_reply_method_errorf(f->call, SD_BUS_ERROR_FAILED, "memguardd is stopping");
         if (r < 0)
-                log_debug_errno(r, "job %" PRIu64 ": cannot answer FinishJob: %m", j->id);
-        j->finish_call = sd_bus_message_unref(j->finish_call);
-}
-
-void bus_finish_abandon(struct mjob *j) {
-        if (j->finish_call)
-                (void) sd_bus_reply_method_errorf(j->finish_call, SD_BUS_ERROR_FAILED, "memguardd is stopping");
-        j->finish_call = sd_bus_message_unref(j->finish_call);
+                log_debug_errno(r, "job %" PRIu64 ": cannot answer FinishJob: %m", mjob_id(j));
+        sd_bus_message_unref(f->call);
+        free(f);
 }
 
 static int bus_method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *err) {
@@ -509,7 +497,7 @@ static int bus_method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *
 
 static int bus_method_list_profiles(sd_bus_message *msg, void *userdata, sd_bus_error *err) {
         struct bus *b = userdata;
-        const struct conf *c = b->m->conf;
+        const struct conf *c = b->m->conf;  /* the running configuration, read-only */
         sd_bus_message *reply = NULL;
         int r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
@@ -535,10 +523,7 @@ static int bus_property_version(sd_bus *sd, const char *path, const char *interf
 static int bus_property_njobs(sd_bus *sd, const char *path, const char *interface, const char *property,
                               sd_bus_message *reply, void *userdata, sd_bus_error *err) {
         struct bus *b = userdata;
-        uint32_t n = 0;
-        for (struct mjob *j = b->m->jobs; j; j = j->next)
-                n += !j->ended;
-        return sd_bus_message_append(reply, "u", n);
+        return sd_bus_message_append(reply, "u", (uint32_t) manager_count_active(b->m));
 }
 
 static int bus_property_default_profile(sd_bus *sd, const char *path, const char *interface, const char *property,
@@ -619,16 +604,14 @@ static int bus_job_enumerate(sd_bus *sd, const char *prefix, void *userdata, cha
         uid_t uid = (uid_t) -1;
         if (msg)
                 (void) bus_caller_uid(msg, &uid);
-        size_t n = 0;
-        for (struct mjob *j = b->m->jobs; j; j = j->next)
-                n++;
-        char **nodes = calloc(n + 1, sizeof(char *));
+        char **nodes = calloc(b->m->n_jobs + 1, sizeof(char *));
         if (!nodes)
                 return -ENOMEM;
         size_t k = 0;
-        for (struct mjob *j = b->m->jobs; j; j = j->next) {
+        for (size_t i = 0; i < b->m->n_jobs; i++) {
+                const struct mjob *j = b->m->jobs[i];
                 char path[128];
-                if (j->ended || !bus_may_see(uid, j) || bus_job_path(j->id, path, sizeof(path)) < 0)
+                if (mjob_ended(j) || !bus_may_see(uid, j) || bus_job_path(mjob_id(j), path, sizeof(path)) < 0)
                         continue;
                 nodes[k] = strdup(path);
                 if (!nodes[k])
@@ -643,21 +626,21 @@ static int bus_job_property(sd_bus *sd, const char *path, const char *interface,
                             sd_bus_message *reply, void *userdata, sd_bus_error *err) {
         struct mjob *j = userdata;
         if (strcmp(property, "Id") == 0)
-                return sd_bus_message_append(reply, "t", j->id);
+                return sd_bus_message_append(reply, "t", mjob_id(j));
         if (strcmp(property, "User") == 0)
-                return sd_bus_message_append(reply, "s", j->user);
+                return sd_bus_message_append(reply, "s", mjob_user(j));
         if (strcmp(property, "Command") == 0)
-                return sd_bus_message_append(reply, "s", j->command ? j->command : "");
+                return sd_bus_message_append(reply, "s", bus_str(mjob_command(j)));
         if (strcmp(property, "State") == 0)
                 return sd_bus_message_append(reply, "s", mjob_state(j));
         if (strcmp(property, "CurrentBytes") == 0)
-                return sd_bus_message_append(reply, "t", bus_job_current(j));
+                return sd_bus_message_append(reply, "t", mjob_current_bytes(j));
         if (strcmp(property, "PeakBytes") == 0)
-                return sd_bus_message_append(reply, "t", bus_job_peak(j));
+                return sd_bus_message_append(reply, "t", mjob_peak_bytes(j));
         if (strcmp(property, "LimitBytes") == 0)
-                return sd_bus_message_append(reply, "t", j->guard->limits.max_bytes);
+                return sd_bus_message_append(reply, "t", mjob_limits(j)->max_bytes);
         if (strcmp(property, "Profile") == 0)
-                return sd_bus_message_append(reply, "s", j->profile ? j->profile : "");
+                return sd_bus_message_append(reply, "s", bus_str(mjob_profile(j)));
         return -ENOENT;
 }
 
@@ -674,70 +657,79 @@ static const sd_bus_vtable bus_job_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
-/* --- org.freedesktop.DBus on the socket, for busctl --address ----------------------------------------- */
-
-static int bus_method_hello(sd_bus_message *msg, void *userdata, sd_bus_error *err) {
-        struct bus *b = userdata;
-        char name[32];
-        snprintf(name, sizeof(name), ":1.%" PRIu64, ++b->next_peer);
-        return sd_bus_reply_method_return(msg, "s", name);
-}
-
-/* A peer connection gets every signal anyway: match rules are accepted and need no bookkeeping. */
-static int bus_method_match(sd_bus_message *msg, void *userdata, sd_bus_error *err) {
-        return sd_bus_reply_method_return(msg, NULL);
-}
-
-static const sd_bus_vtable bus_hello_vtable[] = {
-        SD_BUS_VTABLE_START(0),
-        SD_BUS_METHOD("Hello", "", "s", bus_method_hello, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("AddMatch", "s", "", bus_method_match, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("RemoveMatch", "s", "", bus_method_match, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_VTABLE_END,
-};
-
 /* --- signals ---------------------------------------------------------------------------------------- */
 
+struct bus_signal {
+        const char *member;
+        const char *types;
+        va_list *ap;
+};
+
+static void bus_emit_one(sd_bus *sd, void *userdata) {
+        const struct bus_signal *sig = userdata;
+        sd_bus_message *m = NULL;
+        int r = sd_bus_message_new_signal(sd, &m, BUS_PATH, BUS_INTERFACE, sig->member);
+        if (r >= 0) {
+                va_list ap;
+                va_copy(ap, *sig->ap);
+                r = sd_bus_message_appendv(m, sig->types, ap);
+                va_end(ap);
+        }
+        if (r >= 0)
+                r = sd_bus_send(sd, m, NULL);
+        if (r < 0)
+                log_debug_errno(r, "cannot send %s: %m", sig->member);
+        sd_bus_message_unref(m);
+}
+
 static void bus_emit(struct bus *b, const char *member, const char *types, ...) {
-        if (!b)
+        if (!b->transport)
                 return;
-        for (struct bus_conn *c = b->conns; c; c = c->next) {
-                sd_bus_message *sig = NULL;
-                int r = sd_bus_message_new_signal(c->sd, &sig, BUS_PATH, BUS_INTERFACE, member);
-                if (r >= 0) {
-                        va_list ap;
-                        va_start(ap, types);
-                        r = sd_bus_message_appendv(sig, types, ap);
-                        va_end(ap);
-                }
-                if (r >= 0)
-                        r = sd_bus_send(c->sd, sig, NULL);
-                if (r < 0)
-                        log_debug_errno(r, "cannot send %s: %m", member);
-                sd_bus_message_unref(sig);
+        va_list ap;
+        va_start(ap, types);
+        transport_foreach(b->transport, bus_emit_one, &(struct bus_signal) { member, types, &ap });
+        va_end(ap);
+}
+
+static const char *bus_verdict(const struct mjob *j) {
+        enum policy_reason reason = mjob_reason(j);
+        return reason == POLICY_REASON_NONE ? "completed" : policy_reason_to_string(reason);
+}
+
+static void bus_job_event(struct manager *m, struct mjob *j, const struct mjob_event *ev, void *userdata) {
+        struct bus *b = userdata;
+        uint64_t id = mjob_id(j), limit = mjob_limits(j)->max_bytes;
+        const char *reason = policy_reason_to_string(mjob_reason(j));
+
+        switch (ev->type) {
+        case MJOB_EVENT_ADDED:
+                bus_emit(b, "JobStarted", "tsu", id, mjob_user(j), (uint32_t) mjob_uid(j));
+                break;
+        case MJOB_EVENT_WARNING:
+                bus_emit(b, "JobWarning", "ttt", id, ev->current_bytes, limit);
+                break;
+        case MJOB_EVENT_THRESHOLD:
+        case MJOB_EVENT_KERNEL_OOM:
+                bus_emit(b, "JobThresholdCrossed", "ttts", id, ev->current_bytes, limit, reason);
+                break;
+        case MJOB_EVENT_SIGNAL_SENT:
+                if (ev->signal == SIGKILL)
+                        bus_emit(b, "JobKilled", "ts", id, reason);
+                break;
+        case MJOB_EVENT_ENDED:
+                bus_emit(b, "JobEnded", "tis", id, mjob_wait_status(j), bus_verdict(j));
+                bus_finish(b, j, true);
+                break;
+        case MJOB_EVENT_FREED:
+                bus_finish(b, j, false);
+                break;
+        default:
+                break;
         }
 }
 
-void bus_job_started(struct bus *b, const struct mjob *j) {
-        bus_emit(b, "JobStarted", "tsu", j->id, j->user, (uint32_t) j->uid);
-}
-
-void bus_job_warning(struct bus *b, const struct mjob *j, uint64_t current_bytes) {
-        bus_emit(b, "JobWarning", "ttt", j->id, current_bytes, j->guard->limits.max_bytes);
-}
-
-void bus_job_threshold(struct bus *b, const struct mjob *j, uint64_t current_bytes, const char *reason) {
-        bus_emit(b, "JobThresholdCrossed", "ttts", j->id, current_bytes, j->guard->limits.max_bytes, reason);
-}
-
-void bus_job_killed(struct bus *b, const struct mjob *j, const char *reason) {
-        bus_emit(b, "JobKilled", "ts", j->id, reason);
-}
-
-void bus_job_ended(struct bus *b, const struct mjob *j) {
-        const struct guard *g = j->guard;
-        const char *verdict = g->state.reason == POLICY_REASON_NONE ? "completed" : policy_reason_to_string(g->state.reason);
-        bus_emit(b, "JobEnded", "tis", j->id, j->wait_status, verdict);
+static int bus_on_connection(sd_bus *sd, bool system, void *userdata) {
+        return bus_add_objects(userdata, sd, system);
 }
 
 int bus_add_objects(struct bus *b, sd_bus *sd, bool system) {
@@ -749,30 +741,50 @@ int bus_add_objects(struct bus *b, sd_bus *sd, bool system) {
                 r = sd_bus_add_node_enumerator(sd, NULL, BUS_JOB_PREFIX, bus_job_enumerate, b);
         if (r >= 0)
                 r = sd_bus_add_object_manager(sd, NULL, BUS_PATH);
-        if (r >= 0 && !system)
-                r = sd_bus_add_object_vtable(sd, NULL, "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                             bus_hello_vtable, b);
         return r;
 }
 
-int bus_new(struct manager *m, struct bus **ret) {
-        struct bus *b = calloc(1, sizeof(*b));
+/* The listener goes last: a bus that failed to start must not be left behind in the manager's list. */
+static int bus_start(struct manager *m, bool connect, struct bus **ret) {
+        _cleanup_(bus_freep) struct bus *b = calloc(1, sizeof(*b));
         if (!b)
-                return -ENOMEM;
+                return log_oom();
         b->m = m;
-        int r = transport_start(b);
-        if (r < 0) {
-                free(b);
+        struct transport_options o = {
+                .loop = m->loop,
+                .socket_path = m->socket_path,
+                .bus_name = BUS_NAME,
+                .on_connection = bus_on_connection,
+                .userdata = b,
+        };
+        int r = connect ? transport_new(&o, &b->transport) : 0;
+        if (r >= 0)
+                r = manager_add_listener(m, &(struct manager_listener) { .job_event = bus_job_event, .userdata = b });
+        if (r < 0)
                 return r;
-        }
-        *ret = b;
+        *ret = TAKE_PTR(b);
         return 0;
+}
+
+int bus_new(struct manager *m, struct bus **ret) {
+        return bus_start(m, true, ret);
+}
+
+int bus_new_unconnected(struct manager *m, struct bus **ret) {
+        return bus_start(m, false, ret);
 }
 
 struct bus *bus_free(struct bus *b) {
         if (!b)
                 return NULL;
-        transport_stop(b);
+        /* The manager has let go of every job by now: nobody is left to wait for. */
+        while (b->finishes) {
+                struct bus_finish *f = b->finishes;
+                b->finishes = f->next;
+                sd_bus_message_unref(f->call);
+                free(f);
+        }
+        transport_free(b->transport);
         free(b);
         return NULL;
 }

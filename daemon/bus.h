@@ -12,7 +12,6 @@
 struct bus;
 struct sd_bus;
 struct manager;
-struct mjob;
 
 #define BUS_NAME "org.memguard.Manager1"
 #define BUS_PATH "/org/memguard/Manager1"
@@ -20,20 +19,17 @@ struct mjob;
 #define BUS_JOB_INTERFACE "org.memguard.Job1"
 #define BUS_JOB_PREFIX "/org/memguard/Manager1/job"
 
-/* Listens on the socket (or takes it from socket activation) and connects to the system bus when
- * one answers. Only a socket that cannot be set up is an error. */
+/* Listens on the socket (or takes it from socket activation), connects to the system bus when one
+ * answers, and sends the interface's signals about jobs. Only a socket that cannot be set up is an
+ * error (logged). */
 int bus_new(struct manager *m, struct bus **ret);
+/* The same without a transport: for a caller that attaches connections itself (bus_add_objects). */
+int bus_new_unconnected(struct manager *m, struct bus **ret);
+/* After manager_free(): pending FinishJob calls were answered when their jobs were freed. */
 struct bus *bus_free(struct bus *b);
+static inline void bus_freep(struct bus **b) {
+        bus_free(*b);
+}
 
-/* Puts the interface's objects on a connection (the transports call it for each). */
+/* Puts the interface's objects on a connection (the transport calls it for each). */
 int bus_add_objects(struct bus *b, struct sd_bus *sd, bool system);
-
-void bus_job_started(struct bus *b, const struct mjob *j);
-void bus_job_warning(struct bus *b, const struct mjob *j, uint64_t current_bytes);
-void bus_job_threshold(struct bus *b, const struct mjob *j, uint64_t current_bytes, const char *reason);
-void bus_job_killed(struct bus *b, const struct mjob *j, const char *reason);
-void bus_job_ended(struct bus *b, const struct mjob *j);
-
-/* Answer the job's pending FinishJob call now that it has ended, or drop it (daemon stopping). */
-void bus_finish_reply(struct mjob *j);
-void bus_finish_abandon(struct mjob *j);

@@ -8,7 +8,6 @@
 
 #include "macro.h"
 
-#define EVENTS_DAEMON_STARTED "7339d3bba7c7446ca0c3e8f0472c53a0"
 #define EVENTS_JOB_STARTED "dfd41587938b4b199c42df82a34a7340"
 #define EVENTS_JOB_ADOPTED "ac23c488e10b446e9ad636a130a500dd"
 #define EVENTS_JOB_WARNING "2270aab3af694c4ba4b538c50c83a0b6"
@@ -19,10 +18,12 @@
 #define EVENTS_JOB_ENDED "004df36ceef54204ba3c50c7c9c01c11"
 #define EVENTS_JOB_USAGE "bc6e549bb06246e88e709d03d8655759"
 #define EVENTS_JOB_SPIKE "2ac0ab9f7a0c43aaa580ba139832a76c"
-#define EVENTS_RELOAD_OK "b996c43ad552471cb47d026b365d18b0"
-#define EVENTS_RELOAD_FAILED "3c68f6ed414a4845aefd1bd80afb805f"
 
+struct manager;
 struct mjob;
+
+/* Writes a record for every job event worth one (the journal listener). */
+int events_listen(struct manager *m);
 
 /* One record about a job, with MEMGUARD_JOB, MEMGUARD_USER, MEMGUARD_PROFILE, MEMGUARD_LIMIT_BYTES,
  * MEMGUARD_CURRENT_BYTES, MEMGUARD_PEAK_BYTES, MEMGUARD_CGROUP, MEMGUARD_COMMAND, the three sizes

@@ -10,8 +10,8 @@
 
 #include <stdint.h>
 
-struct mjob;
+struct manager;
 
-/* limit_bytes: the ceiling that was crossed (the per-process one for a process-limit stop). */
-int hooks_run(struct mjob *j, const char *which, const char *command, uint64_t timeout_usec,
-              const char *reason, uint64_t current_bytes, uint64_t limit_bytes);
+/* Runs the profile's pre-kill hook when a job crosses its threshold and its post-kill hook when a job
+ * memguard stopped has ended. */
+int hooks_listen(struct manager *m);

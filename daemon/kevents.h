@@ -3,14 +3,13 @@
  * epoll set watched by the loop. A notified job is sampled at once, every process included. */
 #pragma once
 
+struct kevents;
 struct manager;
-struct mjob;
 
-/* The epoll set (m->epoll_fd) and the host-wide PSI trigger; failures leave sampling alone at work. */
-int kevents_setup(struct manager *m);
-void kevents_start(struct manager *m);
-void kevents_done(struct manager *m);
-
-/* A job's own notifications; unwatch when it ends or goes. */
-void kevents_watch_job(struct manager *m, struct mjob *j);
-void kevents_unwatch_job(struct mjob *j);
+/* The epoll set and the host-wide PSI trigger, and a listener that watches each job's files while it
+ * runs. Only a failed allocation is an error: without an epoll set, sampling alone does the work. */
+int kevents_new(struct manager *m, struct kevents **ret);
+struct kevents *kevents_free(struct kevents *k);
+static inline void kevents_freep(struct kevents **k) {
+        kevents_free(*k);
+}

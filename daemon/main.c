@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* memguardd: argument parsing and the loop; everything else is the manager's. */
+/* memguardd: argument parsing, and the wiring: the manager and the parts that listen to its jobs. */
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -9,12 +9,18 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "adopt.h"
 #include "backend.h"
+#include "bus.h"
 #include "conf.h"
+#include "events.h"
+#include "hooks.h"
+#include "kevents.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
 #include "procfs.h"
+#include "state.h"
 #include "sysroot.h"
 
 /* Exit codes at startup (the daemon never exits by itself once it runs). */
@@ -74,7 +80,34 @@ static int check_config(const char *config, const char *dropin, const char *sysr
         return 0;
 }
 
-int main(int argc, char **argv) {
+/* The listeners hear every job event in the order they register here: the journal record first,
+ * then the hooks, the state record, the kernel's notifications and the bus signals last (a client
+ * waiting in FinishJob hears of the end once everything else has). Jobs from before a restart are taken
+ * up once everyone listens, and before the socket answers. The manager goes first at the end: freeing
+ * its jobs tells the listeners, which must still be there. */
+static int run(const struct manager_options *o) {
+        _cleanup_(kevents_freep) struct kevents *k = NULL;
+        _cleanup_(adopt_freep) struct adopt *a = NULL;
+        _cleanup_(bus_freep) struct bus *b = NULL;
+        _cleanup_(manager_freep) struct manager *m = NULL;
+        if (manager_new(o, &m) < 0 || events_listen(m) < 0 || hooks_listen(m) < 0 || state_listen(m) < 0 ||
+            kevents_new(m, &k) < 0)
+                return EXIT_CONFIG;
+        adopt_records(m);
+        if (bus_new(m, &b) < 0 || adopt_new(m, &a) < 0 || manager_start(m) < 0)
+                return EXIT_CONFIG;
+        ev_run(m->loop, 0);
+        return 0;
+}
+
+struct args {
+        struct manager_options o;
+        bool check, debug;
+        const char *target;
+};
+
+/* > 0: done, exit 0 (--help, --version); < 0: a usage error, said. */
+static int parse_argv(int argc, char **argv, struct args *a) {
         enum { ARG_CHECK = 0x100, ARG_LOG_TARGET, ARG_SOCKET, ARG_STATE_DIR, ARG_BACKEND, ARG_SYSROOT, ARG_VERSION,
                ARG_CGROUP_PARENT };
         static const struct option options[] = {
@@ -86,81 +119,88 @@ int main(int argc, char **argv) {
                 { "cgroup-parent", required_argument, NULL, ARG_CGROUP_PARENT },
                 {}
         };
-        struct manager_options o = { .config_path = CONF_PATH_DEFAULT, .backend = BACKEND_AUTO };
-        bool check = false, debug = false;
-        const char *target = "auto";
+        struct manager_options *o = &a->o;
         int c;
-
-        log_set_program("memguardd");
         while ((c = getopt_long(argc, argv, "f:dh", options, NULL)) >= 0) {
                 switch (c) {
                 case 'f':
-                        o.config_path = optarg;
+                        o->config_path = optarg;
                         break;
                 case ARG_CHECK:
-                        check = true;
+                        a->check = true;
                         break;
                 case 'd':
-                        debug = true;
+                        a->debug = true;
                         break;
                 case ARG_LOG_TARGET:
                         if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "journal") != 0 && strcmp(optarg, "stderr") != 0) {
                                 log_error("invalid value '%s' for --log-target: expected auto, journal or stderr", optarg);
-                                return EXIT_USAGE;
+                                return -EINVAL;
                         }
-                        target = optarg;
+                        a->target = optarg;
                         break;
                 case ARG_SOCKET:
-                        o.socket_path = optarg;
+                        o->socket_path = optarg;
                         break;
                 case ARG_STATE_DIR:
-                        o.state_dir = optarg;
+                        o->state_dir = optarg;
                         break;
                 case ARG_BACKEND:
-                        o.backend = backend_kind_from_string(optarg);
-                        if (o.backend < 0) {
+                        o->backend = backend_kind_from_string(optarg);
+                        if (o->backend < 0) {
                                 log_error("invalid value '%s' for --backend: expected auto, cgroup2, cgroup1 or procfs", optarg);
-                                return EXIT_USAGE;
+                                return -EINVAL;
                         }
                         break;
                 case ARG_SYSROOT:
-                        o.sysroot = optarg;
+                        o->sysroot = optarg;
                         break;
                 case ARG_CGROUP_PARENT:
                         if (optarg[0] != '/') {
                                 log_error("invalid value '%s' for --cgroup-parent: expected a cgroup path such as /memguard",
                                           optarg);
-                                return EXIT_USAGE;
+                                return -EINVAL;
                         }
-                        o.cgroup_parent = optarg;
+                        o->cgroup_parent = optarg;
                         break;
                 case ARG_VERSION:
                         printf("memguardd %s\n", PACKAGE_VERSION);
-                        return 0;
+                        return 1;
                 case 'h':
                         help(stdout);
-                        return 0;
+                        return 1;
                 default:
                         log_error("try 'memguardd --help'");
-                        return EXIT_USAGE;
+                        return -EINVAL;
                 }
         }
         if (optind < argc) {
                 log_error("unexpected argument '%s' (try 'memguardd --help')", argv[optind]);
-                return EXIT_USAGE;
+                return -EINVAL;
         }
 
-        _cleanup_free_ char *dropin = dropin_dir_for(o.config_path);
-        o.dropin_dir = dropin;
-        if (check)
-                return check_config(o.config_path, dropin, o.sysroot);
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        struct args a = { .o = { .config_path = CONF_PATH_DEFAULT, .backend = BACKEND_AUTO }, .target = "auto" };
+        log_set_program("memguardd");
+        int r = parse_argv(argc, argv, &a);
+        if (r != 0)
+                return r > 0 ? 0 : EXIT_USAGE;
+        struct manager_options *o = &a.o;
+
+        _cleanup_free_ char *dropin = dropin_dir_for(o->config_path);
+        o->dropin_dir = dropin;
+        if (a.check)
+                return check_config(o->config_path, dropin, o->sysroot);
 
         /* journald silently drops what it is sent when it is not there: choose by its socket. */
-        if (debug || strcmp(target, "stderr") == 0 || (strcmp(target, "auto") == 0 && !log_journal_available()))
+        if (a.debug || strcmp(a.target, "stderr") == 0 || (strcmp(a.target, "auto") == 0 && !log_journal_available()))
                 log_set_target(LOG_TARGET_STDERR);
         else
                 log_set_target(LOG_TARGET_JOURNAL);
-        log_set_max_level(debug ? LOG_DEBUG : LOG_INFO);
+        log_set_max_level(a.debug ? LOG_DEBUG : LOG_INFO);
 
         /* One descriptor per supervised job's counters and per client: use what the system allows. */
         struct rlimit rl;
@@ -169,18 +209,5 @@ int main(int argc, char **argv) {
                 (void) setrlimit(RLIMIT_NOFILE, &rl);
         }
 
-        struct manager *m = NULL;
-        int r = manager_new(&o, &m);
-        if (r < 0) {
-                log_error("cannot start: %s", r == -EINVAL ? "the configuration has errors" : strerror(-r));
-                return EXIT_CONFIG;
-        }
-        r = manager_start(m);
-        if (r < 0) {
-                manager_free(m);
-                return EXIT_CONFIG;
-        }
-        ev_run(m->loop, 0);
-        manager_free(m);
-        return 0;
+        return run(o);
 }

@@ -11,10 +11,11 @@
 #include <unistd.h>
 
 #include "backend.h"
-#include "guard.h"
-#include "job.h"
+#include "cgroup.h"
+#include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "mjob.h"
 #include "state.h"
 #include "sysroot.h"
 
@@ -91,35 +92,38 @@ static json_t *state_str(const char *s) {
         return s ? json_string(s) : json_null();
 }
 
+static json_t *state_limits(const struct policy_limits *l) {
+        json_t *o = json_object();
+        if (!o)
+                return NULL;
+        json_object_set_new(o, "max_bytes", json_integer((json_int_t) l->max_bytes));
+        json_object_set_new(o, "max_process_bytes", json_integer((json_int_t) l->max_process_bytes));
+        json_object_set_new(o, "kill_threshold", json_real(l->kill_threshold));
+        json_object_set_new(o, "warn_at", json_real(l->warn_at));
+        json_object_set_new(o, "grace_usec", json_integer((json_int_t) l->grace_usec));
+        json_object_set_new(o, "warn_every_usec", json_integer((json_int_t) l->warn_every_usec));
+        json_object_set_new(o, "interval_usec", json_integer((json_int_t) l->interval_usec));
+        return o;
+}
+
 int state_format(const char *state_dir, const struct mjob *j, char **ret) {
-        const struct guard *g = j->guard;
-        const struct job *job = g->job;
         json_t *o = json_object();
         if (!o)
                 return -ENOMEM;
-        json_object_set_new(o, "id", json_integer((json_int_t) j->id));
-        json_object_set_new(o, "source", json_string(j->source == MJOB_SOURCE_WATCH ? "watch" : "registered"));
-        json_object_set_new(o, "cgroup", state_str(j->cgroup));
-        json_object_set_new(o, "unified_cgroup", state_str(j->unified_cgroup));
-        json_object_set_new(o, "profile", state_str(j->profile));
-        json_object_set_new(o, "watch", state_str(j->watch));
-        json_object_set_new(o, "command", state_str(j->command));
+        json_object_set_new(o, "id", json_integer((json_int_t) mjob_id(j)));
+        json_object_set_new(o, "source", json_string(mjob_source_to_string(mjob_source(j))));
+        json_object_set_new(o, "cgroup", state_str(mjob_cgroup(j)));
+        json_object_set_new(o, "unified_cgroup", state_str(mjob_unified_cgroup(j)));
+        json_object_set_new(o, "profile", state_str(mjob_profile(j)));
+        json_object_set_new(o, "watch", state_str(mjob_watch(j)));
+        json_object_set_new(o, "command", state_str(mjob_command(j)));
         json_object_set_new(o, "state_dir", state_str(state_dir));
-        json_object_set_new(o, "uid", json_integer((json_int_t) j->uid));
-        json_object_set_new(o, "start_realtime_usec", json_integer((json_int_t) j->start_realtime_usec));
-        json_object_set_new(o, "peak_bytes",
-                            json_integer((json_int_t) MAX(job->peak_working_set_bytes, job->kernel_peak_bytes)));
-        if (j->ceiling_bytes > 0)
-                json_object_set_new(o, "ceiling_bytes", json_integer((json_int_t) j->ceiling_bytes));
-        json_t *l = json_object();
-        json_object_set_new(l, "max_bytes", json_integer((json_int_t) g->limits.max_bytes));
-        json_object_set_new(l, "max_process_bytes", json_integer((json_int_t) g->limits.max_process_bytes));
-        json_object_set_new(l, "kill_threshold", json_real(g->limits.kill_threshold));
-        json_object_set_new(l, "warn_at", json_real(g->limits.warn_at));
-        json_object_set_new(l, "grace_usec", json_integer((json_int_t) g->limits.grace_usec));
-        json_object_set_new(l, "warn_every_usec", json_integer((json_int_t) g->limits.warn_every_usec));
-        json_object_set_new(l, "interval_usec", json_integer((json_int_t) g->limits.interval_usec));
-        json_object_set_new(o, "limits", l);
+        json_object_set_new(o, "uid", json_integer((json_int_t) mjob_uid(j)));
+        json_object_set_new(o, "start_realtime_usec", json_integer((json_int_t) mjob_start_realtime_usec(j)));
+        json_object_set_new(o, "peak_bytes", json_integer((json_int_t) mjob_peak_bytes(j)));
+        if (mjob_ceiling_bytes(j) > 0)
+                json_object_set_new(o, "ceiling_bytes", json_integer((json_int_t) mjob_ceiling_bytes(j)));
+        json_object_set_new(o, "limits", state_limits(mjob_limits(j)));
         char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(o);
         if (!text)
@@ -128,12 +132,12 @@ int state_format(const char *state_dir, const struct mjob *j, char **ret) {
         return 0;
 }
 
-int state_save(int jobs_fd, const struct mjob *j, const char *text) {
+int state_save(int jobs_fd, uint64_t id, const char *text) {
         if (jobs_fd < 0)
                 return -EBADF;
         char name[64], tmp[64];
-        snprintf(name, sizeof(name), "%" PRIu64 ".json", j->id);
-        snprintf(tmp, sizeof(tmp), ".%" PRIu64 ".json.tmp", j->id);
+        snprintf(name, sizeof(name), "%" PRIu64 ".json", id);
+        snprintf(tmp, sizeof(tmp), ".%" PRIu64 ".json.tmp", id);
         /* Write, sync, rename: after a crash the file is either the old or the new one, never half. A
          * fresh file (O_EXCL, no symlink followed) so nothing planted under the name is written through. */
         if (unlinkat(jobs_fd, tmp, 0) < 0 && errno != ENOENT)
@@ -270,4 +274,52 @@ int state_load_all(int jobs_fd, struct state_job **ret, size_t *ret_n, size_t *r
         *ret = all;
         *ret_n = n;
         return 0;
+}
+
+/* The job's record, in the state directory and on its cgroup: either one brings it back. */
+static void state_job_save(struct manager *m, struct mjob *j) {
+        _cleanup_free_ char *text = NULL;
+        uint64_t id = mjob_id(j);
+        int r = state_format(m->state_dir, j, &text);
+        if (r >= 0)
+                r = state_save(m->state_fd, id, text);
+        if (mjob_save_failed(j, r))
+                log_warning_errno(r, "job %" PRIu64 ": cannot write its state under %s: %m", id, m->state_dir);
+        if (text && mjob_cgroup(j) && m->backend_kind != BACKEND_PROCFS) {
+                _cleanup_free_ char *dir = manager_cgroup_dir(m, false, mjob_cgroup(j), NULL);
+                int q = dir ? cgroup_set_xattr(m->sysroot, dir, STATE_XATTR, text) : -ENOENT;
+                if (q < 0)
+                        log_debug_errno(q, "job %" PRIu64 ": cannot keep its record on %s: %m", id, mjob_cgroup(j));
+                else
+                        r = 0;
+        }
+        if (r >= 0)
+                mjob_saved(j);
+}
+
+static void state_job_event(struct manager *m, struct mjob *j, const struct mjob_event *ev, void *userdata) {
+        switch (ev->type) {
+        case MJOB_EVENT_ADDED:
+        case MJOB_EVENT_PEAK:
+        case MJOB_EVENT_LIMIT_CHANGED:
+        case MJOB_EVENT_DETACHED:
+                state_job_save(m, j);
+                break;
+        case MJOB_EVENT_ENDED:
+                (void) state_remove(m->state_fd, mjob_id(j));
+                break;
+        default:
+                break;
+        }
+}
+
+int state_listen(struct manager *m) {
+        /* Records name cgroups we act on as root: only a directory nobody else could write is trusted. */
+        _cleanup_free_ char *why = NULL;
+        int r = state_open(m->state_dir, geteuid(), &m->state_fd, &why);
+        if (r < 0 && why)
+                return log_error_errno(r, "%s", why);
+        if (r < 0)
+                return log_error_errno(r, "cannot open the state directory %s: %m", m->state_dir);
+        return manager_add_listener(m, &(struct manager_listener) { .job_event = state_job_event });
 }

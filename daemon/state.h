@@ -10,7 +10,12 @@
 
 #include "policy.h"
 
+struct manager;
 struct mjob;
+
+/* Opens the state directory (m->state_fd, state_open), and keeps every job's record up to date: written when it is added, its peak grows, its limits change or
+ * the daemon stops; removed when it ends. */
+int state_listen(struct manager *m);
 
 struct state_job {
         uint64_t id;
@@ -41,7 +46,7 @@ int state_format(const char *state_dir, const struct mjob *j, char **ret);
 int state_open(const char *state_dir, uid_t uid, int *ret_fd, char **reterr);
 
 /* Records are read and written relative to the fd from state_open, never through a symlink. */
-int state_save(int jobs_fd, const struct mjob *j, const char *text);
+int state_save(int jobs_fd, uint64_t id, const char *text);
 
 /* user.*: root owns its job groups and may set it without CAP_SYS_ADMIN, which trusted.* needs and the
  * shipped unit does not grant. Records of older versions are still read from trusted.*. */

@@ -5,6 +5,7 @@
  * and an ev_prepare that re-arms both before every poll). */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <malloc.h>
 #include <poll.h>
@@ -19,11 +20,10 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
 
-#include "bus.h"
 #include "log.h"
 #include "macro.h"
-#include "manager.h"
 #include "transport.h"
+#include "wire.h"
 
 /* One user may hold this many connections to the socket (the client says so: CONNECT_PER_USER_MAX): a
  * user opening connections in a loop must not use up the daemon's descriptors and lock root (and
@@ -51,31 +51,88 @@
  * this, the connection is dropped at once, which frees what it took. Far above any reply. */
 #define TRANSPORT_GROWTH_MAX (32ULL << 20)
 
+struct transport_conn {
+        struct transport *transport;
+        sd_bus *sd;
+        uid_t uid;                      /* the peer's, for the per-user cap; 0 for the system bus */
+        ev_io io;
+        ev_timer timer;
+        ev_prepare prepare;
+        bool system;
+        /* The control socket's stream as checked before sd-bus reads it (not for the system bus, whose
+         * daemon enforces its own limits). */
+        struct wire wire;
+        bool checked;                   /* SO_PEEK_OFF works: the stream is checked */
+        bool held;                      /* a message header is incomplete: sd-bus must not read yet */
+        uint64_t held_since;
+        ev_timer hold_timer;
+        struct transport_conn *next;
+};
+
+struct transport {
+        struct ev_loop *loop;
+        char *socket_path;
+        char *bus_name;
+        transport_connection_cb on_connection;
+        void *userdata;
+        int listen_fd;
+        ev_timer accept_pause;          /* out of descriptors: accept again a little later */
+        bool socket_created;
+        bool activated;                 /* the socket came from the service manager */
+        ev_io listen_io;
+        ev_timer reconnect;
+        sd_id128_t server_id;
+        uint64_t next_peer;             /* Hello's unique names on the socket */
+        struct transport_conn *conns;
+};
+
+/* --- org.freedesktop.DBus on the socket, for busctl --address ------------------------------------- */
+
+static int transport_method_hello(sd_bus_message *msg, void *userdata, sd_bus_error *err) {
+        struct transport *t = userdata;
+        char name[32];
+        snprintf(name, sizeof(name), ":1.%" PRIu64, ++t->next_peer);
+        return sd_bus_reply_method_return(msg, "s", name);
+}
+
+/* A peer connection gets every signal anyway: match rules are accepted and need no bookkeeping. */
+static int transport_method_match(sd_bus_message *msg, void *userdata, sd_bus_error *err) {
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static const sd_bus_vtable transport_hello_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD("Hello", "", "s", transport_method_hello, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("AddMatch", "s", "", transport_method_match, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("RemoveMatch", "s", "", transport_method_match, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
 /* --- libev glue --------------------------------------------------------------------------------- */
 
-void transport_conn_free(struct bus_conn *c) {
+static void transport_conn_free(struct transport_conn *c) {
         if (!c)
                 return;
-        struct bus *b = c->bus;
-        for (struct bus_conn **p = &b->conns; *p; p = &(*p)->next)
+        struct transport *t = c->transport;
+        for (struct transport_conn **p = &t->conns; *p; p = &(*p)->next)
                 if (*p == c) {
                         *p = c->next;
                         break;
                 }
-        struct ev_loop *loop = b->m->loop;
+        struct ev_loop *loop = t->loop;
         ev_io_stop(loop, &c->io);
         ev_timer_stop(loop, &c->timer);
         ev_prepare_stop(loop, &c->prepare);
         ev_timer_stop(loop, &c->hold_timer);
         if (c->system)
-                ev_timer_start(loop, &b->reconnect);
+                ev_timer_start(loop, &t->reconnect);
         sd_bus_flush_close_unref(c->sd);
         free(c);
         /* The daemon's memory is locked: what a connection took goes back to the system now. */
         malloc_trim(0);
 }
 
-static uint64_t transport_queued(struct bus_conn *c) {
+static uint64_t transport_queued(struct transport_conn *c) {
         uint64_t n = 0;
         (void) sd_bus_get_n_queued_write(c->sd, &n);
         return n;
@@ -87,7 +144,7 @@ static uint64_t transport_heap(void) {
 }
 
 /* Passes what arrived since the last look to the stream check. -EMSGSIZE/-EBADMSG: drop the client. */
-static int transport_peek(struct bus_conn *c) {
+static int transport_peek(struct transport_conn *c) {
         if (!c->checked)
                 return 0;
         int fd = sd_bus_get_fd(c->sd);
@@ -104,11 +161,11 @@ static int transport_peek(struct bus_conn *c) {
         }
 }
 
-static void transport_hold(struct bus_conn *c, bool hold) {
+static void transport_hold(struct transport_conn *c, bool hold) {
         if (hold == c->held)
                 return;
         c->held = hold;
-        struct ev_loop *loop = c->bus->m->loop;
+        struct ev_loop *loop = c->transport->loop;
         if (hold) {
                 struct timespec ts;
                 clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -122,7 +179,7 @@ static void transport_hold(struct bus_conn *c, bool hold) {
 
 /* sd-bus reads a message exactly to its end: with a header in part at the end of the stream, what
  * comes before it (the peek offset says how much sd-bus has not read yet) is still safe to read. */
-static bool transport_may_read(struct bus_conn *c) {
+static bool transport_may_read(struct transport_conn *c) {
         if (wire_may_read(&c->wire))
                 return true;
         int off = 0;
@@ -134,7 +191,7 @@ static bool transport_may_read(struct bus_conn *c) {
 
 /* once: while replies wait, sd-bus is still called once per wakeup, to write them; it then reads at
  * most one message, so the queue cannot grow faster than the client reads. */
-static int transport_process_one(struct bus_conn *c, bool *once) {
+static int transport_process_one(struct transport_conn *c, bool *once) {
         int r = transport_peek(c);
         if (r < 0)
                 return log_debug_errno(r, "dropping a client whose message is too large or not D-Bus: %m");
@@ -153,7 +210,7 @@ static int transport_process_one(struct bus_conn *c, bool *once) {
         return r;
 }
 
-static void transport_process(struct bus_conn *c) {
+static void transport_process(struct transport_conn *c) {
         int r;
         bool once = true;
         while ((r = transport_process_one(c, &once)) > 0)
@@ -165,7 +222,7 @@ static void transport_process(struct bus_conn *c) {
 }
 
 static void transport_hold_cb(struct ev_loop *loop, ev_timer *w, int revents) {
-        struct bus_conn *c = w->data;
+        struct transport_conn *c = w->data;
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         uint64_t now = (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
@@ -188,7 +245,7 @@ static void transport_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
 /* Before every poll: wait for what sd-bus wants (output queued from a timer callback, too) and
  * until its next timeout, which is absolute CLOCK_MONOTONIC. */
 static void transport_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents) {
-        struct bus_conn *c = w->data;
+        struct transport_conn *c = w->data;
         if (transport_queued(c) > TRANSPORT_WQUEUE_MAX) {
                 log_debug("dropping a client that does not read what it is sent");
                 transport_conn_free(c);
@@ -218,21 +275,23 @@ static void transport_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revent
         }
 }
 
-int transport_attach(struct bus *b, sd_bus *sd, bool system) {
-        struct bus_conn *c = calloc(1, sizeof(*c));
+static int transport_attach(struct transport *t, sd_bus *sd, bool system) {
+        _cleanup_free_ struct transport_conn *c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
-        c->bus = b;
+        c->transport = t;
         c->sd = sd;
         c->system = system;
-        int r = bus_add_objects(b, sd, system);
-        if (r < 0) {
-                free(c);
+        int r = t->on_connection(sd, system, t->userdata);
+        /* The socket has no bus daemon: answer what a client asks one first. */
+        if (r >= 0 && !system)
+                r = sd_bus_add_object_vtable(sd, NULL, "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                             transport_hello_vtable, t);
+        if (r < 0)
                 return r;
-        }
         ev_io_init(&c->io, transport_io_cb, sd_bus_get_fd(sd), EV_READ);
         c->io.data = c;
-        ev_io_start(b->m->loop, &c->io);
+        ev_io_start(t->loop, &c->io);
         ev_timer_init(&c->timer, transport_timer_cb, 0., 0.);
         c->timer.data = c;
         ev_prepare_init(&c->prepare, transport_prepare_cb);
@@ -240,37 +299,37 @@ int transport_attach(struct bus *b, sd_bus *sd, bool system) {
         ev_timer_init(&c->hold_timer, transport_hold_cb, 0., 0.);
         c->hold_timer.data = c;
         wire_init(&c->wire, TRANSPORT_MESSAGE_MAX);
-        ev_prepare_start(b->m->loop, &c->prepare);
-        c->next = b->conns;
-        b->conns = c;
+        ev_prepare_start(t->loop, &c->prepare);
+        c->next = t->conns;
+        t->conns = TAKE_PTR(c);
         return 0;
 }
 
 /* --- transports ------------------------------------------------------------------------------------- */
 
 static void transport_accept_pause_cb(struct ev_loop *loop, ev_timer *w, int revents) {
-        struct bus *b = w->data;
-        ev_io_start(loop, &b->listen_io);
+        struct transport *t = w->data;
+        ev_io_start(loop, &t->listen_io);
 }
 
-static size_t transport_connections_of(const struct bus *b, uid_t uid) {
+static size_t transport_connections_of(const struct transport *t, uid_t uid) {
         size_t n = 0;
-        for (const struct bus_conn *c = b->conns; c; c = c->next)
+        for (const struct transport_conn *c = t->conns; c; c = c->next)
                 n += !c->system && c->uid == uid;
         return n;
 }
 
 static void transport_accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
-        struct bus *b = w->data;
-        int fd = accept4(b->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct transport *t = w->data;
+        int fd = accept4(t->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
                 if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                         /* The socket stays readable: pause instead of spinning, and say so once. */
-                        if (!ev_is_active(&b->accept_pause))
+                        if (!ev_is_active(&t->accept_pause))
                                 log_warning_errno(errno, "cannot accept on the control socket, pausing: %m");
-                        ev_io_stop(loop, &b->listen_io);
-                        ev_timer_set(&b->accept_pause, (double) TRANSPORT_ACCEPT_PAUSE_USEC / 1e6, 0.);
-                        ev_timer_start(loop, &b->accept_pause);
+                        ev_io_stop(loop, &t->listen_io);
+                        ev_timer_set(&t->accept_pause, (double) TRANSPORT_ACCEPT_PAUSE_USEC / 1e6, 0.);
+                        ev_timer_start(loop, &t->accept_pause);
                 } else if (errno != EAGAIN && errno != EINTR)
                         log_warning_errno(errno, "cannot accept a connection on the control socket: %m");
                 return;
@@ -278,7 +337,7 @@ static void transport_accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
         struct ucred cred = {};
         socklen_t len = sizeof(cred);
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-            (cred.uid != 0 && transport_connections_of(b, cred.uid) >= TRANSPORT_CONNECTIONS_PER_USER)) {
+            (cred.uid != 0 && transport_connections_of(t, cred.uid) >= TRANSPORT_CONNECTIONS_PER_USER)) {
                 log_debug("refusing a connection from uid %u: it holds %d already", (unsigned) cred.uid,
                           TRANSPORT_CONNECTIONS_PER_USER);
                 safe_close(fd);
@@ -295,7 +354,7 @@ static void transport_accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
         if (r >= 0)
                 r = sd_bus_set_fd(sd, fd, fd);
         if (r >= 0)
-                r = sd_bus_set_server(sd, 1, b->server_id);
+                r = sd_bus_set_server(sd, 1, t->server_id);
         if (r >= 0)
                 r = sd_bus_negotiate_fds(sd, 1);
         if (r >= 0)
@@ -303,10 +362,10 @@ static void transport_accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
         if (r >= 0)
                 r = sd_bus_start(sd);
         if (r >= 0)
-                r = transport_attach(b, sd, false);
+                r = transport_attach(t, sd, false);
         if (r >= 0) {
-                b->conns->uid = cred.uid;
-                b->conns->checked = checked;
+                t->conns->uid = cred.uid;
+                t->conns->checked = checked;
         }
         if (r < 0) {
                 log_warning_errno(r, "cannot serve a connection on the control socket: %m");
@@ -317,13 +376,13 @@ static void transport_accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
         }
 }
 
-static int transport_listen(struct bus *b, const char *path) {
+static int transport_listen(struct transport *t, const char *path) {
         /* Socket activation (memguardd.socket) hands it over ready. */
         int n = sd_listen_fds(1);
         if (n > 0) {
-                b->listen_fd = SD_LISTEN_FDS_START;
-                b->activated = true;
-                (void) fcntl(b->listen_fd, F_SETFL, fcntl(b->listen_fd, F_GETFL) | O_NONBLOCK);
+                t->listen_fd = SD_LISTEN_FDS_START;
+                t->activated = true;
+                (void) fcntl(t->listen_fd, F_SETFL, fcntl(t->listen_fd, F_GETFL) | O_NONBLOCK);
                 return 0;
         }
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -369,71 +428,93 @@ static int transport_listen(struct bus *b, const char *path) {
                 safe_close(fd);
                 return r;
         }
-        b->listen_fd = fd;
-        b->socket_created = true;
+        t->listen_fd = fd;
+        t->socket_created = true;
         return 0;
 }
 
-static int transport_connect_system(struct bus *b) {
+static int transport_connect_system(struct transport *t) {
         sd_bus *sd = NULL;
         int r = sd_bus_open_system_with_description(&sd, "memguardd");
         if (r >= 0)
-                r = sd_bus_request_name(sd, BUS_NAME, 0);
+                r = sd_bus_request_name(sd, t->bus_name, 0);
         if (r >= 0)
-                r = transport_attach(b, sd, true);
+                r = transport_attach(t, sd, true);
         if (r < 0) {
                 sd_bus_flush_close_unref(sd);
                 return r;
         }
-        log_info("serving %s on the system bus", BUS_NAME);
+        log_info("serving %s on the system bus", t->bus_name);
         return 0;
 }
 
 static void transport_reconnect_cb(struct ev_loop *loop, ev_timer *w, int revents) {
-        struct bus *b = w->data;
+        struct transport *t = w->data;
         ev_timer_stop(loop, w);
-        if (transport_connect_system(b) < 0)
+        if (transport_connect_system(t) < 0)
                 ev_timer_start(loop, w);
 }
 
 
-int transport_start(struct bus *b) {
-        struct manager *m = b->m;
-        b->listen_fd = -1;
-        (void) sd_id128_randomize(&b->server_id);
-        ev_timer_init(&b->reconnect, transport_reconnect_cb, (double) TRANSPORT_RECONNECT_USEC / 1e6, 0.);
-        b->reconnect.data = b;
-        ev_timer_init(&b->accept_pause, transport_accept_pause_cb, 0., 0.);
-        b->accept_pause.data = b;
+int transport_new(const struct transport_options *o, struct transport **ret) {
+        _cleanup_(transport_freep) struct transport *t = calloc(1, sizeof(*t));
+        if (!t)
+                return log_oom();
+        t->loop = o->loop;
+        t->on_connection = o->on_connection;
+        t->userdata = o->userdata;
+        t->listen_fd = -1;
+        t->socket_path = strdup(o->socket_path);
+        t->bus_name = strdup(o->bus_name);
+        if (!t->socket_path || !t->bus_name)
+                return log_oom();
+        (void) sd_id128_randomize(&t->server_id);
+        ev_timer_init(&t->reconnect, transport_reconnect_cb, (double) TRANSPORT_RECONNECT_USEC / 1e6, 0.);
+        t->reconnect.data = t;
+        ev_timer_init(&t->accept_pause, transport_accept_pause_cb, 0., 0.);
+        t->accept_pause.data = t;
 
-        int r = transport_listen(b, m->socket_path);
+        int r = transport_listen(t, t->socket_path);
         if (r < 0)
                 return r;
-        ev_io_init(&b->listen_io, transport_accept_cb, b->listen_fd, EV_READ);
-        b->listen_io.data = b;
-        ev_io_start(m->loop, &b->listen_io);
-        if (b->activated)
-                log_info("serving %s on the socket the service manager passed", BUS_INTERFACE);
+        ev_io_init(&t->listen_io, transport_accept_cb, t->listen_fd, EV_READ);
+        t->listen_io.data = t;
+        ev_io_start(t->loop, &t->listen_io);
+        if (t->activated)
+                log_info("serving %s on the socket the service manager passed", t->bus_name);
         else
-                log_info("serving %s on %s", BUS_INTERFACE, m->socket_path);
+                log_info("serving %s on %s", t->bus_name, t->socket_path);
 
         /* No system bus is no failure: the socket serves the same interface. */
-        r = transport_connect_system(b);
+        r = transport_connect_system(t);
         if (r < 0)
                 log_info("not on the system bus (%s); the control socket serves alone", strerror(-r));
+        *ret = TAKE_PTR(t);
         return 0;
 }
 
-void transport_stop(struct bus *b) {
-        while (b->conns) {
-                struct bus_conn *c = b->conns;
+struct transport *transport_free(struct transport *t) {
+        if (!t)
+                return NULL;
+        while (t->conns) {
+                struct transport_conn *c = t->conns;
                 c->system = false;  /* no reconnection while tearing down */
                 transport_conn_free(c);
         }
-        ev_timer_stop(b->m->loop, &b->reconnect);
-        ev_timer_stop(b->m->loop, &b->accept_pause);
-        ev_io_stop(b->m->loop, &b->listen_io);
-        if (b->socket_created)
-                (void) unlink(b->m->socket_path);
-        b->listen_fd = safe_close(b->listen_fd);
+        ev_timer_stop(t->loop, &t->reconnect);
+        ev_timer_stop(t->loop, &t->accept_pause);
+        if (t->listen_fd >= 0)
+                ev_io_stop(t->loop, &t->listen_io);
+        if (t->socket_created)
+                (void) unlink(t->socket_path);
+        safe_close(t->listen_fd);
+        free(t->socket_path);
+        free(t->bus_name);
+        free(t);
+        return NULL;
+}
+
+void transport_foreach(struct transport *t, void (*fn)(sd_bus *sd, void *userdata), void *userdata) {
+        for (struct transport_conn *c = t->conns; c; c = c->next)
+                fn(c->sd, userdata);
 }

@@ -1,55 +1,33 @@
 /* SPDX-License-Identifier: MIT */
-/* The interface's transports: the control socket and the system bus, run on the libev loop. The
- * connection state is shared with bus.c, which serves the interface on every connection. */
+/* How an interface reaches its callers: the control socket (a peer-to-peer D-Bus server per accepted
+ * connection) and the system bus when there is one, each connection run on the libev loop. What is
+ * served on a connection is the caller's: on_connection puts it there. */
 #pragma once
 
 #include <ev.h>
 #include <stdbool.h>
-#include <stdint.h>
-#include <sys/types.h>
 #include <systemd/sd-bus.h>
 
-#include "wire.h"
+struct transport;
 
-struct manager;
+/* Called for every new connection before it is served; < 0 drops the connection. */
+typedef int (*transport_connection_cb)(sd_bus *sd, bool system, void *userdata);
 
-struct bus_conn {
-        struct bus *bus;
-        sd_bus *sd;
-        uid_t uid;                      /* the peer's, for the per-user cap; 0 for the system bus */
-        ev_io io;
-        ev_timer timer;
-        ev_prepare prepare;
-        bool system;
-        /* The control socket's stream as checked before sd-bus reads it (not for the system bus, whose
-         * daemon enforces its own limits). */
-        struct wire wire;
-        bool checked;                   /* SO_PEEK_OFF works: the stream is checked */
-        bool held;                      /* a message header is incomplete: sd-bus must not read yet */
-        uint64_t held_since;
-        ev_timer hold_timer;
-        struct bus_conn *next;
+struct transport_options {
+        struct ev_loop *loop;
+        const char *socket_path;
+        const char *bus_name;           /* the name taken on the system bus */
+        transport_connection_cb on_connection;
+        void *userdata;
 };
-
-struct bus {
-        struct manager *m;
-        int listen_fd;
-        ev_timer accept_pause;          /* out of descriptors: accept again a little later */
-        bool socket_created;
-        bool activated;                 /* the socket came from the service manager */
-        ev_io listen_io;
-        ev_timer reconnect;
-        sd_id128_t server_id;
-        uint64_t next_peer;
-        struct bus_conn *conns;
-};
-
 
 /* Listen on the socket (or take it from socket activation) and join the system bus if there is one.
- * Only a socket that cannot be set up is an error. */
-int transport_start(struct bus *b);
-void transport_stop(struct bus *b);
+ * Only a socket that cannot be set up is an error (logged). */
+int transport_new(const struct transport_options *o, struct transport **ret);
+struct transport *transport_free(struct transport *t);
+static inline void transport_freep(struct transport **t) {
+        transport_free(*t);
+}
 
-/* Serve the interface on a started connection; and drop one (a lost system bus is retried later). */
-int transport_attach(struct bus *b, sd_bus *sd, bool system);
-void transport_conn_free(struct bus_conn *c);
+/* Every live connection, for signals that go to all of them. */
+void transport_foreach(struct transport *t, void (*fn)(sd_bus *sd, void *userdata), void *userdata);

@@ -34,13 +34,15 @@
 #define FUZZ_BUS_IDLE_MAX 64
 
 static struct manager *fuzz_bus_manager;
-static struct bus fuzz_bus;
+static struct bus *fuzz_bus;
+static sd_id128_t fuzz_bus_server_id;
 static int fuzz_bus_devnull = -1;
 static char fuzz_bus_auth[128];
 static char fuzz_bus_state[] = "/tmp/fuzz-bus-XXXXXX";
 
 static void fuzz_bus_cleanup(void) {
         fuzz_bus_manager = manager_free(fuzz_bus_manager);
+        fuzz_bus = bus_free(fuzz_bus);
         (void) rmdir(fuzz_bus_state);
 }
 
@@ -62,9 +64,12 @@ static int fuzz_bus_setup(void) {
         }
         atexit(fuzz_bus_cleanup);
         log_set_target(LOG_TARGET_NONE);
-        fuzz_bus.m = fuzz_bus_manager;
-        fuzz_bus.listen_fd = -1;
-        (void) sd_id128_randomize(&fuzz_bus.server_id);
+        r = bus_new_unconnected(fuzz_bus_manager, &fuzz_bus);
+        if (r < 0) {
+                fprintf(stderr, "cannot set up the interface: %s\n", strerror(-r));
+                abort();
+        }
+        (void) sd_id128_randomize(&fuzz_bus_server_id);
         fuzz_bus_devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 
         /* AUTH EXTERNAL with our uid in hex-encoded decimal, as libsystemd's client sends it. */
@@ -142,13 +147,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (r >= 0)
                 r = sd_bus_set_fd(sd, sv[0], sv[0]);
         if (r >= 0)
-                r = sd_bus_set_server(sd, 1, fuzz_bus.server_id);
+                r = sd_bus_set_server(sd, 1, fuzz_bus_server_id);
         if (r >= 0)
                 r = sd_bus_negotiate_fds(sd, 1);
         if (r >= 0)
                 r = sd_bus_start(sd);
         if (r >= 0)
-                r = bus_add_objects(&fuzz_bus, sd, false);
+                r = bus_add_objects(fuzz_bus, sd, false);
         fuzz_assert(r >= 0);
 
         /* The authentication first, on its own: sd-bus refuses a descriptor that arrives during it. */

@@ -62,10 +62,6 @@ static void guard_schedule(struct guard *g, uint64_t usec) {
         ev_timer_start(g->loop, &g->sample_timer);
 }
 
-static uint64_t guard_threshold(uint64_t limit, double ratio) {
-        return (uint64_t) ((long double) limit * (long double) ratio);
-}
-
 /* Sends sig to every process of the job and says so. */
 static void guard_signal(struct guard *g, enum guard_event_type type, int sig, uint64_t current) {
         int n = backend_kill(g->backend, sig);
@@ -94,7 +90,7 @@ static void guard_act(struct guard *g, enum policy_action a, uint64_t current) {
         case POLICY_ACTION_WARN:
                 ev.type = GUARD_EVENT_WARNING;
                 ev.limit_bytes = g->limits.max_bytes;
-                ev.threshold_bytes = guard_threshold(g->limits.max_bytes, g->limits.kill_threshold);
+                ev.threshold_bytes = policy_threshold(g->limits.max_bytes, g->limits.kill_threshold);
                 snprintf(msg, sizeof(msg), "job uses %s, %.0f%% of its limit %s (stopped at %s)",
                          units_format_size(b1, current), 100.0 * (double) current / (double) g->limits.max_bytes,
                          units_format_size(b2, g->limits.max_bytes), units_format_size(b3, ev.threshold_bytes));
@@ -107,7 +103,7 @@ static void guard_act(struct guard *g, enum policy_action a, uint64_t current) {
                         ev.pid = g->state.culprit_pid;
                         ev.current_bytes = g->state.culprit_bytes;
                         ev.limit_bytes = g->limits.max_process_bytes;
-                        ev.threshold_bytes = guard_threshold(ev.limit_bytes, g->limits.kill_threshold);
+                        ev.threshold_bytes = policy_threshold(ev.limit_bytes, g->limits.kill_threshold);
                         snprintf(msg, sizeof(msg), "process %d uses %s, over the per-process kill threshold %s "
                                  "(%.0f%% of %s)%s", (int) ev.pid, units_format_size(b1, ev.current_bytes),
                                  units_format_size(b2, ev.threshold_bytes), g->limits.kill_threshold * 100,
@@ -118,7 +114,7 @@ static void guard_act(struct guard *g, enum policy_action a, uint64_t current) {
                                  units_format_size(b1, g->limits.max_bytes));
                 } else {
                         ev.limit_bytes = g->limits.max_bytes;
-                        ev.threshold_bytes = guard_threshold(ev.limit_bytes, g->limits.kill_threshold);
+                        ev.threshold_bytes = policy_threshold(ev.limit_bytes, g->limits.kill_threshold);
                         snprintf(msg, sizeof(msg), "MEMORY THRESHOLD EXCEEDED: job uses %s, over the kill threshold "
                                  "%s (%.0f%% of %s)%s", units_format_size(b1, current),
                                  units_format_size(b2, ev.threshold_bytes), g->limits.kill_threshold * 100,
@@ -473,7 +469,7 @@ static void guard_started(struct guard *g) {
         guard_emit(g, &(struct guard_event) {
                               .type = GUARD_EVENT_STARTED,
                               .limit_bytes = g->limits.max_bytes,
-                              .threshold_bytes = guard_threshold(g->limits.max_bytes, g->limits.kill_threshold),
+                              .threshold_bytes = policy_threshold(g->limits.max_bytes, g->limits.kill_threshold),
                               .pid = pid,
                               .message = "job started",
                       });

@@ -290,3 +290,11 @@ void job_finish(struct job *j, uint64_t now_mono_usec, uint64_t now_realtime_use
         for (size_t i = 0; i < j->n_procs; i++)
                 j->procs[i].alive = false;
 }
+
+uint64_t job_peak_total(const struct job *j) {
+        return MAX(j->peak_total_bytes, j->kernel_peak_bytes);
+}
+
+uint64_t job_peak_working_set(const struct job *j) {
+        return MAX(j->peak_working_set_bytes, j->kernel_peak_bytes);
+}

@@ -105,5 +105,12 @@ char *job_argv_string(char *const *argv);
 /* The job's command line, as job_argv_string(). */
 char *job_command_string(const struct job *j);
 
+/* The job's two peaks. The kernel's high-water counter sees spikes between two samples, so it wins
+ * when it is larger. Total: everything charged to the job, page cache included (what memwatch calls
+ * max_total_rss_kib, for reports). Working set: what the ladder compares with the limit (for the
+ * daemon's records and signals). */
+uint64_t job_peak_total(const struct job *j);
+uint64_t job_peak_working_set(const struct job *j);
+
 /* Marks the end of the job (clocks). */
 void job_finish(struct job *j, uint64_t now_mono_usec, uint64_t now_realtime_usec);

@@ -3,6 +3,7 @@
  * not call these above debug level; the front ends log once, at the edge. */
 #pragma once
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <syslog.h>
@@ -49,3 +50,4 @@ int log_journal_available(void);
 #define log_debug_errno(e, ...) log_internal(LOG_DEBUG, (e), __VA_ARGS__)
 #define log_warning_errno(e, ...) log_internal(LOG_WARNING, (e), __VA_ARGS__)
 #define log_error_errno(e, ...) log_internal(LOG_ERR, (e), __VA_ARGS__)
+#define log_oom() log_internal(LOG_ERR, ENOMEM, "out of memory")

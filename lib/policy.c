@@ -38,9 +38,46 @@ int policy_limits_validate(const struct policy_limits *l, const char **reterr) {
         return 0;
 }
 
-static uint64_t policy_threshold(uint64_t limit, double ratio) {
+uint64_t policy_threshold(uint64_t limit, double ratio) {
+        /* long double holds every uint64_t exactly, so a ratio of 1 gives the limit back to the byte. */
         long double t = (long double) limit * (long double) ratio;
         return t >= (long double) UINT64_MAX ? UINT64_MAX : (uint64_t) t;
+}
+
+enum policy_limit_change policy_limit_change(uint64_t current, uint64_t wanted, bool root) {
+        if (root)
+                return POLICY_LIMIT_ALLOWED;
+        /* No ceiling at all is the highest one there is. */
+        if (wanted == 0)
+                return POLICY_LIMIT_NO_REMOVE;
+        if (current > 0 && wanted > current)
+                return POLICY_LIMIT_NO_RAISE;
+        return POLICY_LIMIT_ALLOWED;
+}
+
+void policy_limits_apply_asked(const struct policy_limits *asked, bool root, struct policy_limits *l) {
+        if (!asked)
+                return;
+        if (asked->max_bytes > 0 && policy_limit_change(l->max_bytes, asked->max_bytes, root) == POLICY_LIMIT_ALLOWED)
+                l->max_bytes = asked->max_bytes;
+        if (asked->max_process_bytes > 0 &&
+            policy_limit_change(l->max_process_bytes, asked->max_process_bytes, root) == POLICY_LIMIT_ALLOWED)
+                l->max_process_bytes = asked->max_process_bytes;
+        /* An earlier threshold and a shorter grace stop the job sooner: anyone may ask for them. */
+        if (asked->kill_threshold > 0 && (root || asked->kill_threshold < l->kill_threshold))
+                l->kill_threshold = asked->kill_threshold;
+        if (asked->warn_at > 0)
+                l->warn_at = asked->warn_at;
+        if (asked->grace_usec > 0 && (root || asked->grace_usec < l->grace_usec))
+                l->grace_usec = asked->grace_usec;
+        /* A job sampled rarely is a job host-reserve cannot see: no longer than the profile's or the
+         * daemon's interval, whichever is longer. */
+        if (asked->interval_usec > 0) {
+                uint64_t most = MAX(l->interval_usec, l->interval_max_usec);
+                l->interval_usec = most > 0 ? MIN(asked->interval_usec, most) : asked->interval_usec;
+        }
+        if (l->warn_at >= l->kill_threshold)
+                l->warn_at = 0;
 }
 
 static enum policy_action policy_start_term(struct policy_state *s, enum policy_reason reason, uint64_t now) {

@@ -86,6 +86,24 @@ void policy_state_init(struct policy_state *s);
 /* Checks limits for consistency; on error *reterr names the offending setting (static string). */
 int policy_limits_validate(const struct policy_limits *l, const char **reterr);
 
+/* limit x ratio in bytes: where the ladder starts (ratio kill_threshold) or warnings do (warn_at).
+ * The one place this product is computed, so the ladder, its messages and the report agree. */
+uint64_t policy_threshold(uint64_t limit, double ratio);
+
+/* May a job's ceiling go from current to wanted (0: none)? Root may set anything; a user may only lower
+ * a limit, never raise or remove it. */
+enum policy_limit_change {
+        POLICY_LIMIT_ALLOWED,
+        POLICY_LIMIT_NO_RAISE,
+        POLICY_LIMIT_NO_REMOVE,
+};
+enum policy_limit_change policy_limit_change(uint64_t current, uint64_t wanted, bool root);
+
+/* What a client asked for (0 fields: not asked), applied to l within what l allows: lower ceilings,
+ * earlier thresholds, shorter grace. Root may ask for anything. A warning at or past the threshold is
+ * dropped. */
+void policy_limits_apply_asked(const struct policy_limits *asked, bool root, struct policy_limits *l);
+
 /* The next step of the ladder at time now. Updates state (stage, reason, times). Call once per sample.
  * dry_run: decide and record as usual, the caller simply does not signal. */
 enum policy_action policy_decide(const struct policy_limits *l, struct policy_state *s,

@@ -55,11 +55,6 @@ static enum policy_reason report_state_reason(const struct report_info *r) {
         return r->state->reason;
 }
 
-/* The value the ladder compares against the kill threshold; policy.c does the same product. */
-static uint64_t report_threshold_bytes(uint64_t max_bytes, double ratio) {
-        return (uint64_t) ((double) max_bytes * ratio);
-}
-
 static double report_kill_threshold(const struct report_info *r) {
         if (!r->limits || r->limits->kill_threshold <= 0)
                 return POLICY_DEFAULT_KILL_THRESHOLD;
@@ -74,12 +69,6 @@ static uint64_t report_duration_usec(const struct job *j) {
         if (j->end_realtime_usec > j->start_realtime_usec)
                 return j->end_realtime_usec - j->start_realtime_usec;
         return 0;
-}
-
-/* The job's peak as memwatch defines max_total_rss_kib: the kernel's high-water counter sees spikes
- * between two samples, so it wins when it is larger. */
-static uint64_t report_peak_bytes(const struct job *j) {
-        return MAX(j->peak_total_bytes, j->kernel_peak_bytes);
 }
 
 const char *report_verdict(const struct report_info *r) {
@@ -138,7 +127,7 @@ static char *report_reason_total(const struct report_info *r) {
                 return s;
         }
 
-        units_format_size(threshold, report_threshold_bytes(r->limits->max_bytes, ratio));
+        units_format_size(threshold, policy_threshold(r->limits->max_bytes, ratio));
         units_format_size(max, r->limits->max_bytes);
         if (asprintf(&s, "total memory %s crossed the kill threshold %s (%g%% of %s)", value, threshold,
                      ratio * 100.0, max) < 0)
@@ -170,7 +159,7 @@ static char *report_reason_process(const struct report_info *r) {
                 return s;
         }
 
-        units_format_size(threshold, report_threshold_bytes(r->limits->max_process_bytes, ratio));
+        units_format_size(threshold, policy_threshold(r->limits->max_process_bytes, ratio));
         units_format_size(max, r->limits->max_process_bytes);
         if (asprintf(&s, "%s reached %s, over the per-process kill threshold %s (%g%% of %s)", who, value,
                      threshold, ratio * 100.0, max) < 0)
@@ -517,7 +506,7 @@ int report_write_json(FILE *f, const struct report_info *r) {
                             json_real((double) report_duration_usec(j) / (double) USEC_PER_SEC)) < 0 ||
             report_json_set(root, "interval_ms", report_json_uint(interval_usec / USEC_PER_MSEC)) < 0 ||
             report_json_set(root, "interval_mode", json_string(r->interval_usec > 0 ? "fixed" : "adaptive")) < 0 ||
-            report_json_set(root, "max_total_rss_kib", report_json_uint(report_peak_bytes(j) / KIB)) < 0)
+            report_json_set(root, "max_total_rss_kib", report_json_uint(job_peak_total(j) / KIB)) < 0)
                 return -ENOMEM;
 
         k = report_json_processes(root, j);
@@ -606,7 +595,7 @@ static void report_text_ceiling(FILE *f, uint64_t max_bytes, double ratio) {
         char max[UNITS_SIZE_MAX], threshold[UNITS_SIZE_MAX];
 
         fprintf(f, "%s, kill threshold %g%% (%s)", units_format_size(max, max_bytes), ratio * 100.0,
-                units_format_size(threshold, report_threshold_bytes(max_bytes, ratio)));
+                units_format_size(threshold, policy_threshold(max_bytes, ratio)));
 }
 
 static void report_text_limits(FILE *f, const struct report_info *r) {
@@ -620,7 +609,7 @@ static void report_text_limits(FILE *f, const struct report_info *r) {
                 report_text_ceiling(f, l->max_bytes, ratio);
                 if (l->warn_at > 0)
                         fprintf(f, ", warn at %g%% (%s)", l->warn_at * 100.0,
-                                units_format_size(warn, report_threshold_bytes(l->max_bytes, l->warn_at)));
+                                units_format_size(warn, policy_threshold(l->max_bytes, l->warn_at)));
                 fprintf(f, ", grace %s\n", units_format_duration(grace, l->grace_usec));
         } else
                 fputs("none\n", f);

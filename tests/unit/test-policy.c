@@ -607,6 +607,73 @@ static void test_exit_code(void **state) {
         }
 }
 
+/* A user may only lower a ceiling: never raise it, never remove it; root may do either. */
+static void test_limit_change(void **state) {
+        assert_int_equal(policy_limit_change(MAX_BYTES, MAX_BYTES / 2, false), POLICY_LIMIT_ALLOWED);
+        assert_int_equal(policy_limit_change(MAX_BYTES, MAX_BYTES, false), POLICY_LIMIT_ALLOWED);
+        assert_int_equal(policy_limit_change(MAX_BYTES, MAX_BYTES + 1, false), POLICY_LIMIT_NO_RAISE);
+        assert_int_equal(policy_limit_change(MAX_BYTES, 0, false), POLICY_LIMIT_NO_REMOVE);
+        /* No ceiling yet: any ceiling lowers it. */
+        assert_int_equal(policy_limit_change(0, MAX_BYTES, false), POLICY_LIMIT_ALLOWED);
+        assert_int_equal(policy_limit_change(0, 0, false), POLICY_LIMIT_NO_REMOVE);
+        assert_int_equal(policy_limit_change(MAX_BYTES, MAX_BYTES * 2, true), POLICY_LIMIT_ALLOWED);
+        assert_int_equal(policy_limit_change(MAX_BYTES, 0, true), POLICY_LIMIT_ALLOWED);
+}
+
+static void test_apply_asked(void **state) {
+        struct policy_limits profile = total_limits();
+        profile.max_process_bytes = MAX_BYTES / 2;
+        profile.warn_at = 0.5;
+
+        /* Lower and earlier: taken. */
+        struct policy_limits l = profile;
+        policy_limits_apply_asked(&(struct policy_limits) { .max_bytes = MAX_BYTES / 4, .max_process_bytes = MIB,
+                                                            .kill_threshold = 0.5, .grace_usec = USEC_PER_SEC },
+                                  false, &l);
+        assert_int_equal(l.max_bytes, MAX_BYTES / 4);
+        assert_int_equal(l.max_process_bytes, MIB);
+        assert_true(l.kill_threshold == 0.5);
+        assert_int_equal(l.grace_usec, USEC_PER_SEC);
+        /* The profile's warning now sits at the threshold: it would never come first. */
+        assert_true(l.warn_at == 0);
+
+        /* Higher and later, from a user: ignored. */
+        l = profile;
+        policy_limits_apply_asked(&(struct policy_limits) { .max_bytes = MAX_BYTES * 2, .max_process_bytes = MAX_BYTES,
+                                                            .kill_threshold = 0.9, .grace_usec = GRACE * 2 },
+                                  false, &l);
+        assert_int_equal(l.max_bytes, MAX_BYTES);
+        assert_int_equal(l.max_process_bytes, MAX_BYTES / 2);
+        assert_true(l.kill_threshold == 0.8);
+        assert_int_equal(l.grace_usec, GRACE);
+        assert_true(l.warn_at == 0.5);
+
+        /* The same from root: taken. */
+        l = profile;
+        policy_limits_apply_asked(&(struct policy_limits) { .max_bytes = MAX_BYTES * 2, .kill_threshold = 0.9,
+                                                            .grace_usec = GRACE * 2, .interval_usec = USEC_PER_SEC },
+                                  true, &l);
+        assert_int_equal(l.max_bytes, MAX_BYTES * 2);
+        assert_true(l.kill_threshold == 0.9);
+        assert_int_equal(l.grace_usec, GRACE * 2);
+        assert_int_equal(l.interval_usec, USEC_PER_SEC);
+
+        /* Nothing asked: the profile stands. */
+        l = profile;
+        policy_limits_apply_asked(NULL, false, &l);
+        assert_memory_equal(&l, &profile, sizeof(l));
+}
+
+/* The product the ladder, its messages and the report share: exact, and saturating. */
+static void test_threshold(void **state) {
+        assert_int_equal(policy_threshold(MAX_BYTES, 0.8), THRESHOLD);
+        assert_int_equal(policy_threshold(MAX_BYTES, 1.0), MAX_BYTES);
+        /* A double loses the last bytes of a large limit; the ladder must not. */
+        assert_int_equal(policy_threshold(UINT64_MAX - 1, 1.0), UINT64_MAX - 1);
+        assert_int_equal(policy_threshold((1ULL << 53) + 1, 1.0), (1ULL << 53) + 1);
+        assert_int_equal(policy_threshold(0, 0.8), 0);
+}
+
 static void test_validate(void **state) {
         struct policy_limits l;
         const char *err;
@@ -750,6 +817,9 @@ int main(void) {
                 cmocka_unit_test(test_interval_ladder),
                 cmocka_unit_test(test_exit_code),
                 cmocka_unit_test(test_validate),
+                cmocka_unit_test(test_limit_change),
+                cmocka_unit_test(test_apply_asked),
+                cmocka_unit_test(test_threshold),
                 cmocka_unit_test(test_simulated_ramp),
         };
 
