@@ -386,10 +386,11 @@ if mount -t tmpfs -o size=64k,mode=0755 tmpfs "$D/fullstate" 2>/dev/null; then
         mkdir -m 0700 "$D/fullstate/jobs"
         dd if=/dev/zero of="$D/fullstate/fill" bs=4k 2>/dev/null
         : >"$D/full.log"
+        # The old socket goes before the daemon starts: removed after, it could be the new one.
+        rm -f "$SOCK"
         "$MEMGUARDD" -d -f "$D/etc/memguard.conf" --state-dir "$D/fullstate" </dev/null >"$D/full.log" 2>&1 &
         DAEMON_PID=$!
         CLEANUP_PIDS+=("$DAEMON_PID")
-        rm -f "$SOCK"
         wait_for 10 test -S "$SOCK"
         mg run --socket "$SOCK" --max-memory 300 -- "$MEMHOG" --rate 100 --size 200
         check_rc "a job runs to its end with the state filesystem full" 0
