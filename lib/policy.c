@@ -39,7 +39,10 @@ int policy_limits_validate(const struct policy_limits *l, const char **reterr) {
 }
 
 uint64_t policy_threshold(uint64_t limit, double ratio) {
-        /* long double holds every uint64_t exactly, so a ratio of 1 gives the limit back to the byte. */
+        /* A ratio of 1 is the limit to the byte, with no floating point at all: long double holds every
+         * uint64_t exactly on x86, but not everywhere (valgrind computes it as a double). */
+        if (ratio >= 1.0)
+                return limit;
         long double t = (long double) limit * (long double) ratio;
         return t >= (long double) UINT64_MAX ? UINT64_MAX : (uint64_t) t;
 }

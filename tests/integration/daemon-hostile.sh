@@ -169,13 +169,16 @@ in_cgroup() {
 # ended_count CGROUP: how often the daemon logged the end of a job in CGROUP.
 ended_count() { grep -c "ended (.*MEMGUARD_CGROUP=$1 " "$DAEMON_LOG"; }
 rmdir_now() { rmdir "$1" 2>/dev/null; }
+# ended_once CGROUP: the daemon logged the end of a job in CGROUP exactly once (a function, so that
+# wait_for counts again on every try).
+ended_once() { [ "$(ended_count "$1")" = 1 ]; }
 SCHED=$BASE/sched
 in_cgroup "$SCHED/job_1" sleep 3
 if wait_for 10 grep -q "found by \[watch sched\] (cgroup $BASE_PATH/sched/job_1)" "$DAEMON_LOG"; then
         wait "$JOB_PID"
         forget_pid "$JOB_PID"
         wait_for 5 rmdir_now "$SCHED/job_1"
-        if wait_for 10 test "$(ended_count "$BASE_PATH/sched/job_1")" = 1; then
+        if wait_for 10 ended_once "$BASE_PATH/sched/job_1"; then
                 ok "a [watch] job whose cgroup is removed right after its processes exit ends"
         else
                 not_ok "a [watch] job whose cgroup is removed right after its processes exit ends"; diag_file "$DAEMON_LOG"
