@@ -67,7 +67,19 @@ TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mg-test.XXXXXX") || { echo "Bail out! cann
 export TMPDIR=$TEST_TMP
 CLEANUP_PIDS=()        # background processes of ours to end at exit
 CLEANUP_DIRS=()        # more directories to remove at exit
-MG_PIDS_SEEN=()        # every memguard pid we started: their job cgroups must be gone
+MG_PIDS_SEEN=()        # every memguard we started, as PID:STARTTIME: their job cgroups must be gone
+
+# pid_start PID: the start time of PID (field 22 of /proc/PID/stat), empty when there is no PID.
+pid_start() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $20 }'; }
+
+# ours_to_reap PID:STARTTIME: the memguard-PID groups can only be ours: that memguard still runs, or
+# no process has its pid. pid_max may be 32768 and tests run side by side: by the end of a script the
+# pid may be another test's memguard, whose job must not be killed with ours.
+ours_to_reap() {
+        local p=${1%%:*} st=${1#*:} now
+        now=$(pid_start "$p")
+        [ -z "$now" ] || { [ "$st" != "$1" ] && [ "$now" = "$st" ]; }
+}
 
 lib_cleanup() {
         local p d
@@ -76,7 +88,7 @@ lib_cleanup() {
         done
         mgd_stop
         for p in "${MG_PIDS_SEEN[@]}"; do
-                cg_reap "$p" >/dev/null 2>&1
+                ours_to_reap "$p" && cg_reap "${p%%:*}" >/dev/null 2>&1
         done
         for d in "${CLEANUP_DIRS[@]}"; do
                 rm -rf "$d"
@@ -235,7 +247,7 @@ mg_bg() {
         CLEANUP_PIDS+=("$MG_BG")
         if wait_for 5 test -s "$pidfile"; then
                 MG_PID=$(cat "$pidfile")
-                MG_PIDS_SEEN+=("$MG_PID")
+                MG_PIDS_SEEN+=("$MG_PID:$(pid_start "$MG_PID")")
         fi
 }
 
