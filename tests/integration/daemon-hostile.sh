@@ -302,6 +302,9 @@ forge() {  # forge ID CGROUP UID
         printf '{"id":%s,"source":"registered","cgroup":"%s","uid":%s,"start_realtime_usec":1,"peak_bytes":0,"state_dir":"%s","limits":{"max_bytes":1048576}}\n' \
                 "$1" "$2" "$3" "$D/state" >"$D/state/jobs/$1.json"
 }
+# Root's processes must be in their groups before the daemon looks: an empty group holds nobody's.
+wait_for 10 grep -qx "$ROOTJOB_PID" "$BASE/rootjob/cgroup.procs"
+wait_for 10 grep -qx "$JOB78_PID" "$CG_ROOT/job-78/cgroup.procs"
 forge 77 "$BASE_PATH/rootjob" 65534
 forge 78 "$PARENT_PATH/job-78" 65534
 start_daemon
