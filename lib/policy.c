@@ -90,6 +90,27 @@ static enum policy_action policy_start_term(struct policy_state *s, enum policy_
         return POLICY_ACTION_TERM;
 }
 
+/* The ladder after its first SIGTERM, with processes left: SIGKILL once the grace is over, and again
+ * only after the settle delay (SIGKILL cannot be ignored, but counters lag and new forks may slip in).
+ * One mechanism for the limit ladder and for what a main process leaves behind. */
+static enum policy_action policy_ladder_step(const struct policy_limits *l, struct policy_state *s, uint64_t now) {
+        switch (s->stage) {
+        case POLICY_STAGE_TERM_SENT:
+                if (now - s->term_usec < l->grace_usec)
+                        return POLICY_ACTION_NONE;
+                s->stage = POLICY_STAGE_KILL_SENT;
+                s->kill_usec = now;
+                return POLICY_ACTION_KILL;
+        case POLICY_STAGE_KILL_SENT:
+                if (now - s->kill_usec < POLICY_KILL_SETTLE_USEC)
+                        return POLICY_ACTION_NONE;
+                s->kill_usec = now;
+                return POLICY_ACTION_KILL;
+        default:
+                return POLICY_ACTION_NONE;
+        }
+}
+
 enum policy_action policy_decide(const struct policy_limits *l, struct policy_state *s,
                                  const struct policy_input *in, uint64_t now) {
         bool new_oom = in->oom_kills > s->seen_oom_kills;
@@ -126,23 +147,10 @@ enum policy_action policy_decide(const struct policy_limits *l, struct policy_st
         case POLICY_STAGE_TERM_SENT:
                 if (new_oom && s->reason == POLICY_REASON_NONE)
                         s->reason = POLICY_REASON_KERNEL_OOM;
-                if (!in->processes_left)
-                        return POLICY_ACTION_NONE;
-                if (now - s->term_usec >= l->grace_usec) {
-                        s->stage = POLICY_STAGE_KILL_SENT;
-                        s->kill_usec = now;
-                        return POLICY_ACTION_KILL;
-                }
-                return POLICY_ACTION_NONE;
+                return in->processes_left ? policy_ladder_step(l, s, now) : POLICY_ACTION_NONE;
 
         case POLICY_STAGE_KILL_SENT:
-                /* SIGKILL cannot be ignored, but counters lag and new forks may slip in: signal again only
-                 * once the last one has had time to take effect. */
-                if (in->processes_left && now - s->kill_usec >= POLICY_KILL_SETTLE_USEC) {
-                        s->kill_usec = now;
-                        return POLICY_ACTION_KILL;
-                }
-                return POLICY_ACTION_NONE;
+                return in->processes_left ? policy_ladder_step(l, s, now) : POLICY_ACTION_NONE;
 
         default:
                 return POLICY_ACTION_NONE;
@@ -171,19 +179,8 @@ enum policy_action policy_leftovers(const struct policy_limits *l, struct policy
                 s->stage = POLICY_STAGE_TERM_SENT;
                 s->term_usec = now;
                 return POLICY_ACTION_TERM;
-        case POLICY_STAGE_TERM_SENT:
-                if (now - s->term_usec < l->grace_usec)
-                        return POLICY_ACTION_NONE;
-                s->stage = POLICY_STAGE_KILL_SENT;
-                s->kill_usec = now;
-                return POLICY_ACTION_KILL;
-        case POLICY_STAGE_KILL_SENT:
-                if (now - s->kill_usec < POLICY_KILL_SETTLE_USEC)
-                        return POLICY_ACTION_NONE;
-                s->kill_usec = now;
-                return POLICY_ACTION_KILL;
         default:
-                return POLICY_ACTION_NONE;
+                return policy_ladder_step(l, s, now);
         }
 }
 
