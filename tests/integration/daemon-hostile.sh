@@ -173,8 +173,10 @@ rmdir_now() { rmdir "$1" 2>/dev/null; }
 # wait_for counts again on every try).
 ended_once() { [ "$(ended_count "$1")" = 1 ]; }
 SCHED=$BASE/sched
-in_cgroup "$SCHED/job_1" sleep 3
+# The job lives until the daemon has found it (a file, not a clock), then exits.
+in_cgroup "$SCHED/job_1" sh -c 'while [ ! -e "$0" ]; do sleep 0.05; done' "$D/sched-go"
 if wait_for 10 grep -q "found by \[watch sched\] (cgroup $BASE_PATH/sched/job_1)" "$DAEMON_LOG"; then
+        touch "$D/sched-go"
         wait "$JOB_PID"
         forget_pid "$JOB_PID"
         wait_for 5 rmdir_now "$SCHED/job_1"
@@ -189,6 +191,7 @@ if wait_for 10 grep -q "found by \[watch sched\] (cgroup $BASE_PATH/sched/job_1)
         check_eq "a new job in the recreated cgroup is supervised again: stopped at its threshold (status 143)" \
                 143 "$rc" || diag_file "$DAEMON_LOG"
 else
+        touch "$D/sched-go"
         not_ok "a [watch] job whose cgroup is removed right after its processes exit ends"; diag_file "$DAEMON_LOG"
         not_ok "a new job in the recreated cgroup is supervised again"
 fi
