@@ -106,6 +106,8 @@ static int run_local_backend(const struct run_args *a, struct sysroot *s, struct
                 .group_name = group,
                 .hard_limit_bytes = a->dry_run ? 0 : a->limits.max_bytes,
                 .supervisor_pid = s->self_pid,
+                /* A SIGKILLed memguard could not remove its groups: the next run does. */
+                .remove_stale = true,
         };
         _cleanup_free_ char *skipped = NULL;
         int r = backend_open(s, a->backend, &bc, ret, &skipped);

@@ -74,6 +74,18 @@ static char *backend_cgroup1_path(const char *parent, const char *leaf) {
         return p;
 }
 
+/* What killed earlier runs left in both parents; failing to list one is no reason not to run. */
+static void backend_cgroup1_remove_stale(struct backend *b, const struct cgroup_layout *l, const char *mem_parent,
+                                         const char *uni_parent) {
+        _cleanup_free_ char *mem = cgroup_dir(l->v1_memory_mount, l->v1_memory_root, mem_parent, NULL);
+        _cleanup_free_ char *uni = l->v2_mount && uni_parent ? cgroup_dir(l->v2_mount, l->v2_root, uni_parent, NULL)
+                                                              : NULL;
+        if (mem)
+                (void) backend_stale_remove(b->sysroot, mem);
+        if (uni)
+                (void) backend_stale_remove(b->sysroot, uni);
+}
+
 static int backend_cgroup1_open(struct backend *b, char **reterr) {
         struct cgroup_layout l = {};
         int r = cgroup_layout_read(b->sysroot, 0, &l);
@@ -106,6 +118,8 @@ static int backend_cgroup1_open(struct backend *b, char **reterr) {
                                     : backend_cgroup1_path(uni_parent, b->group_name);
                 c->uni_dir = c->uni_path ? cgroup_dir(l.v2_mount, l.v2_root, c->uni_path, NULL) : NULL;
         }
+        if (!adopt && b->config.remove_stale)
+                backend_cgroup1_remove_stale(b, &l, mem_parent, uni_parent);
         cgroup_layout_done(&l);
         if (!c->mem_path || !b->group_path) {
                 r = -ENOMEM;

@@ -149,6 +149,9 @@ static int backend_cgroup2_open(struct backend *b, char **reterr) {
                  * controller. It becomes ours to remove only once it is fully adopted, so a failure here
                  * never ends a job we meant to take up. */
         } else {
+                /* What killed earlier runs left here; failing to list it is no reason not to run. */
+                if (b->config.remove_stale)
+                        (void) backend_stale_remove(b->sysroot, parent);
                 r = backend_cgroup2_enable_memory(b, parent, reterr);
                 if (r < 0)
                         goto fail;

@@ -44,6 +44,9 @@ struct backend_config {
         const char *adopt_path;
         const char *adopt_unified_path;
         bool adopt_owned;
+        /* Before making the group, remove the empty ones killed earlier runs left in the same parent
+         * (backend_stale_remove); memguard run sets it, whose groups nobody else removes. */
+        bool remove_stale;
 };
 
 struct backend_sample {
@@ -146,6 +149,11 @@ void backend_sample_slow(const struct backend *b, struct backend_slow *s, struct
  * listing and signalling is never hit. Returns how many processes were signalled. */
 int backend_signal_pids(struct backend *b, const pid_t *pids, size_t n, int sig,
                         bool (*still_member)(struct backend *b, pid_t pid));
+
+/* Removes the empty "memguard-PID" groups directly below parent (relative to the cgroup directory)
+ * whose memguard is gone: never signals, leaves a group that still has processes (said at debug
+ * level). Returns how many were removed, or -errno when parent cannot be listed. */
+int backend_stale_remove(const struct sysroot *s, const char *parent);
 
 /* For the implementations: sets *reterr (when reterr is not NULL) to a formatted explanation,
  * replacing an earlier one. */

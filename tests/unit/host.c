@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "file.h"
@@ -73,6 +74,13 @@ bool host_exists(struct host *h, const char *rel) {
         char p[PATH_MAX * 2];
         host_path(h, rel, p, sizeof(p));
         return access(p, F_OK) == 0;
+}
+
+void host_mkdir(struct host *h, const char *rel) {
+        char p[PATH_MAX * 2];
+        host_path(h, rel, p, sizeof(p));
+        if (mkdir(p, 0755) < 0)
+                fail_msg("cannot make %s: %m", p);
 }
 
 void host_remove(struct host *h, const char *rel) {

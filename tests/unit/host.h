@@ -29,6 +29,8 @@ void host_write_data(struct host *h, const char *rel, const void *data, size_t s
 /* A file of the copy as a string; NULL when it is not there. */
 char *host_read(struct host *h, const char *rel);
 bool host_exists(struct host *h, const char *rel);
+/* Makes a directory in the copy (a plain one: no fake kernel fills it). */
+void host_mkdir(struct host *h, const char *rel);
 /* Removes a file or a directory tree of the copy. */
 void host_remove(struct host *h, const char *rel);
 /* The file is there and holds exactly expected. */

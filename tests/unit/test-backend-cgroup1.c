@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -247,10 +248,74 @@ static void test_cgroup1_mount_root(void **state) {
         assert_true(fakecg_created("memory/" JOB));
 }
 
+/* ---- what killed runs left behind ---------------------------------------------------------------- */
+
+static void stale_group(struct host *h, const char *parent, const char *leaf, const char *procs) {
+        char p[PATH_MAX];
+        snprintf(p, sizeof(p), "sys/fs/cgroup/%s/%s", parent, leaf);
+        host_mkdir(h, p);
+        snprintf(p, sizeof(p), "sys/fs/cgroup/%s/%s/cgroup.procs", parent, leaf);
+        host_write(h, p, procs);
+}
+
+static bool stale_exists(struct host *h, const char *parent, const char *leaf) {
+        char p[PATH_MAX];
+        snprintf(p, sizeof(p), "sys/fs/cgroup/%s/%s", parent, leaf);
+        return host_exists(h, p);
+}
+
+static void test_cgroup1_remove_stale(void **state) {
+        struct host *h = *state;
+        _cleanup_(backend_freep) struct backend *b = NULL;
+        struct backend_config config = job_config;
+        const char *parents[] = { "memory/user.slice/test", "unified/user.slice/test" };
+
+        /* 201 now runs something else, 300 is a running memguard, 555 is gone; 203 is gone too, but
+         * its job still runs in its groups */
+        host_write(h, "proc/201/comm", "python3\n");
+        host_mkdir(h, "proc/300");
+        host_write(h, "proc/300/comm", "memguard\n");
+        for (size_t i = 0; i < ELEMENTSOF(parents); i++) {
+                stale_group(h, parents[i], "memguard-555", "");
+                stale_group(h, parents[i], "memguard-201", "");
+                stale_group(h, parents[i], "memguard-203", UNREACHABLE_PIDS);
+                stale_group(h, parents[i], "memguard-300", "");
+                stale_group(h, parents[i], "memguard-0555", "");
+                stale_group(h, parents[i], "memguard-555x", "");
+                stale_group(h, parents[i], "job-555", "");
+        }
+
+        /* only memguard run asks for it */
+        host_open(h);
+        fakecg_arm(h->s);
+        assert_int_equal(backend_open(h->s, BACKEND_CGROUP1, &config, &b, NULL), 0);
+        b = backend_free(b);
+        for (size_t i = 0; i < ELEMENTSOF(parents); i++)
+                assert_true(stale_exists(h, parents[i], "memguard-555"));
+
+        config.remove_stale = true;
+        assert_int_equal(backend_open(h->s, BACKEND_CGROUP1, &config, &b, NULL), 0);
+        for (size_t i = 0; i < ELEMENTSOF(parents); i++) {
+                assert_false(stale_exists(h, parents[i], "memguard-555"));
+                assert_false(stale_exists(h, parents[i], "memguard-201"));
+                assert_true(stale_exists(h, parents[i], "memguard-203"));
+                assert_true(stale_exists(h, parents[i], "memguard-300"));
+                assert_true(stale_exists(h, parents[i], "memguard-0555"));
+                assert_true(stale_exists(h, parents[i], "memguard-555x"));
+                assert_true(stale_exists(h, parents[i], "job-555"));
+        }
+        /* never by signalling: the orphaned job's pids are unreachable, so a signal would have failed */
+        host_assert_file(h, "sys/fs/cgroup/unified/user.slice/test/memguard-203/cgroup.procs", UNREACHABLE_PIDS);
+        /* and our own group is made as before */
+        assert_true(host_exists(h, "sys/fs/cgroup/" V1_MEM_JOB_DIR));
+        assert_true(host_exists(h, "sys/fs/cgroup/" V1_UNI_JOB_DIR));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_cgroup1_attach, fixture_setup_cgroup1, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_cgroup1_open, fixture_setup_cgroup1, fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_cgroup1_remove_stale, fixture_setup_cgroup1, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_cgroup1_parent_path, fixture_setup_cgroup1, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_cgroup1_adopt, fixture_setup_cgroup1, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_cgroup1_sample, fixture_setup_cgroup1, fixture_teardown),

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "backend.h"
@@ -491,6 +492,36 @@ static void test_cgroup2_job_sample_totals(void **state) {
         assert_int_equal(j->kernel_peak_bytes, 990000000);
 }
 
+static void test_cgroup2_remove_stale(void **state) {
+        struct host *h = *state;
+        _cleanup_(backend_freep) struct backend *b = NULL;
+        struct backend_config config = job_config;
+
+        /* 555 is gone, 300 a running memguard; 203 is gone but its job still runs in its group */
+        host_mkdir(h, "proc/300");
+        host_write(h, "proc/300/comm", "memguard\n");
+        const char *leaves[] = { "memguard-555", "memguard-203", "memguard-300", "memguard-", "other-555" };
+        for (size_t i = 0; i < ELEMENTSOF(leaves); i++) {
+                char p[PATH_MAX];
+                snprintf(p, sizeof(p), "sys/fs/cgroup/user.slice/test/%s", leaves[i]);
+                host_mkdir(h, p);
+                snprintf(p, sizeof(p), "sys/fs/cgroup/user.slice/test/%s/cgroup.procs", leaves[i]);
+                host_write(h, p, strcmp(leaves[i], "memguard-203") == 0 ? UNREACHABLE_PIDS : "");
+        }
+        config.remove_stale = true;
+        host_open(h);
+        fakecg_arm(h->s);
+        assert_int_equal(backend_open(h->s, BACKEND_CGROUP2, &config, &b, NULL), 0);
+        assert_true(fakecg_removed("user.slice/test/memguard-555"));
+        assert_false(host_exists(h, "sys/fs/cgroup/user.slice/test/memguard-555"));
+        assert_true(host_exists(h, "sys/fs/cgroup/user.slice/test/memguard-203"));
+        assert_true(host_exists(h, "sys/fs/cgroup/user.slice/test/memguard-300"));
+        assert_true(host_exists(h, "sys/fs/cgroup/user.slice/test/memguard-"));
+        assert_true(host_exists(h, "sys/fs/cgroup/user.slice/test/other-555"));
+        assert_int_equal(fakecg.n_removed, 1);
+        assert_true(host_exists(h, "sys/fs/cgroup/" V2_JOB_DIR));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_cgroup2_no_memory_controller, fixture_setup_cgroup2, fixture_teardown),
@@ -500,6 +531,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_cgroup2_no_interface_files, fixture_setup_cgroup2, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_cgroup2_enables_memory, fixture_setup_cgroup2, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_cgroup2_open, fixture_setup_cgroup2, fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_cgroup2_remove_stale, fixture_setup_cgroup2, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_cgroup2_keep, fixture_setup_cgroup2, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_cgroup2_parent_path, fixture_setup_cgroup2, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_cgroup2_adopt, fixture_setup_cgroup2, fixture_teardown),
