@@ -82,5 +82,35 @@ for b in cgroup2 cgroup1 procfs; do
         check_cgroups_gone "$b: ... and its job cgroups were removed"
 done
 
+# --- a SIGKILLed memguard cannot remove its groups: the next run does, once they are empty ------------
+if ! have_backend cgroup2 && ! have_backend cgroup1; then
+        skip "a run removes the empty job cgroups a SIGKILLed run left behind" "no cgroup backend here"
+else
+        rm -f "$P"
+        mg_bg run --no-daemon -- sh -c 'echo $$ >"$0"; exec sleep 60' "$P"
+        killed=$MG_PID
+        wait_for 5 test -s "$P"
+        s=$(cat "$P" 2>/dev/null)
+        kill -KILL "$killed" 2>/dev/null
+        wait "$MG_BG"
+        forget_pid "$MG_BG"
+        left=$(cg_leftovers "$killed")
+        check "a SIGKILLed memguard leaves its job cgroups behind (pid $killed)" test -n "$left"
+        # Its job still runs in them: ending it is not the next run's business, so end it here.
+        [ -n "$s" ] && kill -KILL "$s" 2>/dev/null
+        for d in $left; do wait_for 5 sh -c '[ -z "$(cat "$0/cgroup.procs")" ]' "$d"; done
+        mg run --no-daemon -- true
+        check_rc "... the next run succeeds" 0
+        left=$(cg_leftovers "$killed")
+        if [ -z "$left" ]; then
+                ok "... and has removed the killed run's empty job cgroups"
+        else
+                not_ok "... and has removed the killed run's empty job cgroups"
+                diag "left: $left"
+                CG_LEFT_ALL+="$left"$'\n'
+                cg_reap "$killed"
+        fi
+fi
+
 check_no_cgroups_left
 tap_done
