@@ -333,6 +333,11 @@ int run_daemon(sd_bus *bus, const struct run_args *a, int signal_fd) {
         for (size_t i = 0; i < ELEMENTSOF(members); i++)
                 (void) sd_bus_match_signal(bus, NULL, NULL, CONNECT_PATH, CONNECT_INTERFACE, members[i],
                                            run_daemon_signal, &d);
+        /* On the system bus the daemon addresses these to subscribers only (they carry the job's
+         * numbers); on the socket it needs no asking. Without them the job is still guarded. */
+        _cleanup_(sd_bus_error_free) sd_bus_error serr = SD_BUS_ERROR_NULL;
+        if (connect_call(bus, "Subscribe", &serr, NULL, NULL) < 0)
+                log_debug("cannot subscribe to the job's warnings: %s", serr.message ? serr.message : "no reason");
         log_debug("job %" PRIu64 " registered with memguardd", d.id);
 
         (void) !write(gofd, "g", 1);

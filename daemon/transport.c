@@ -520,7 +520,8 @@ struct transport *transport_free(struct transport *t) {
         return NULL;
 }
 
-void transport_foreach(struct transport *t, void (*fn)(sd_bus *sd, void *userdata), void *userdata) {
+void transport_foreach(struct transport *t, void (*fn)(sd_bus *sd, bool system, uid_t uid, void *userdata),
+                       void *userdata) {
         for (struct transport_conn *c = t->conns; c; c = c->next)
-                fn(c->sd, userdata);
+                fn(c->sd, c->system, c->system ? 0 : c->uid, userdata);
 }

@@ -29,5 +29,7 @@ static inline void transport_freep(struct transport **t) {
         transport_free(*t);
 }
 
-/* Every live connection, for signals that go to all of them. */
-void transport_foreach(struct transport *t, void (*fn)(sd_bus *sd, void *userdata), void *userdata);
+/* Every live connection, for signals: system says it is the system bus (where every listener hears a
+ * broadcast), uid is the control socket peer's (SO_PEERCRED), 0 for the system bus. */
+void transport_foreach(struct transport *t, void (*fn)(sd_bus *sd, bool system, uid_t uid, void *userdata),
+                       void *userdata);

@@ -23,8 +23,9 @@ Commands:
         cannot show an AccessDenied error's own message (it says "Access denied"); this can.
   forge-sender SENDER ID
         GetJob(ID) with the message's sender header set to SENDER.
-  listen SECONDS
-        Prints "listening", then every org.memguard.Manager1 signal as "Member arg...", for SECONDS.
+  listen SECONDS [--subscribe]
+        Prints "listening", then every org.memguard.Manager1 signal as "Member arg...", for SECONDS;
+        --subscribe calls Subscribe first.
   own NAME
         Asks the bus for NAME.
   garbage
@@ -239,6 +240,10 @@ def cmd_listen(address, args):
     if address == "system":
         # A round trip after AddMatch, so the match is in place before we say so.
         conn.call_blocking("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetId", "", ())
+    if "--subscribe" in args[1:]:
+        # The signals with a job's numbers come to subscribers only on the system bus (and need no
+        # asking on the socket, where Subscribe changes nothing).
+        conn.call_blocking(NAME, PATH, IFACE, "Subscribe", "", ())
     print("listening")
     sys.stdout.flush()
     GLib.timeout_add(int(seconds * 1000), loop.quit)

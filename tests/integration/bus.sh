@@ -210,13 +210,14 @@ else
 fi
 
 # --- signals, on the bus and on the socket ---------------------------------------------------------------
-# Listening: root (busctl monitor on the bus, a peer on the socket), $UA on the bus (the job's owner), and
-# $UB on the bus and on the socket (someone else: may learn that a job exists, not what it runs).
+# Listening: root (busctl monitor on the bus, a peer on the socket), $UA on the bus (the job's owner;
+# subscribed, and not), and $UB on the bus (subscribed) and on the socket (someone else: may learn that
+# a job exists and ended, not what it runs, uses or why it was stopped).
 LISTENERS=()
 listen_bg() {  # listen_bg LOG PREFIX... : mgbus.py listen, in the background
         local log=$1
         shift
-        "$@" timeout 330 "${MGBUS[@]}" "${LISTEN_ADDR}" listen 300 >"$log" 2>&1 &
+        "$@" timeout 330 "${MGBUS[@]}" "${LISTEN_ADDR}" listen 300 ${LISTEN_SUBSCRIBE:+--subscribe} >"$log" 2>&1 &
         LISTENERS+=("$!")
         CLEANUP_PIDS+=("$!")
 }
@@ -224,8 +225,9 @@ listen_bg() {  # listen_bg LOG PREFIX... : mgbus.py listen, in the background
 timeout 330 stdbuf -oL busctl --no-pager --system monitor org.memguard.Manager1 >"$D/monitor.log" 2>&1 &
 LISTENERS+=("$!")
 CLEANUP_PIDS+=("$!")
-LISTEN_ADDR=system listen_bg "$OUT/a-bus.log" "${AS_A[@]}"
-LISTEN_ADDR=system listen_bg "$OUT/b-bus.log" "${AS_B[@]}"
+LISTEN_ADDR=system LISTEN_SUBSCRIBE=1 listen_bg "$OUT/a-bus.log" "${AS_A[@]}"
+LISTEN_ADDR=system LISTEN_SUBSCRIBE=1 listen_bg "$OUT/b-bus.log" "${AS_B[@]}"
+LISTEN_ADDR=system listen_bg "$OUT/a-bus-unsubscribed.log" "${AS_A[@]}"
 LISTEN_ADDR=socket:$SOCK listen_bg "$OUT/b-socket.log" "${AS_B[@]}"
 LISTEN_ADDR=socket:$SOCK listen_bg "$D/root-socket.log"
 # The monitor is in place once it sees our own calls.
@@ -234,7 +236,7 @@ monitor_ready() {
         grep -q "Member=Ping" "$D/monitor.log"
 }
 wait_for 10 monitor_ready || diag "busctl monitor shows nothing yet" "$(tail -n 3 "$D/monitor.log")"
-for f in "$OUT/a-bus.log" "$OUT/b-bus.log" "$OUT/b-socket.log" "$D/root-socket.log"; do
+for f in "$OUT/a-bus.log" "$OUT/b-bus.log" "$OUT/a-bus-unsubscribed.log" "$OUT/b-socket.log" "$D/root-socket.log"; do
         wait_for 10 grep -q listening "$f" || diag_file "$f"
 done
 # $UA's job past its threshold that ignores SIGTERM: warned, past the threshold, SIGKILLed after the grace,
@@ -281,12 +283,42 @@ for f in "$OUT/b-bus.log" "$OUT/b-socket.log"; do
                 not_ok "$UB's listener ($(basename "$f" .log)) does not learn the command of $UA's job (ListJobs hides it too)"
                 diag "what $UB received:" "$(grep "^Job" "$f")"
         fi
+        # memguard(1): a user sees the numbers of their own jobs only. JobStarted and JobEnded say what
+        # ListJobs says to anyone; the other three carry $UA's job's memory, limit and why it was stopped.
+        if grep -q "^JobStarted $SIGJOB $UA $UA_UID$" "$f" && grep -q "^JobEnded $SIGJOB -1 *$" "$f" &&
+                ! grep -Eq "^Job(Warning|ThresholdCrossed|Killed) $SIGJOB " "$f"; then
+                ok "... it hears that the job started and ended (no exit status, no verdict), not its warning, threshold or kill"
+        else
+                not_ok "... it hears that the job started and ended (no exit status, no verdict), not its warning, threshold or kill"
+                diag "what $UB received:" "$(grep "^Job" "$f")"
+        fi
 done
+# The job's owner on the bus without Subscribe: a broadcast would reach every user's listeners, so the
+# daemon addresses its signals to subscribers only. (Its JobEnded reached the others a while ago.)
+if ! grep -q "^Job[A-Za-z]* $SIGJOB " "$OUT/a-bus-unsubscribed.log"; then
+        ok "$UA's listener on the bus that did not subscribe hears nothing of the job"
+else
+        not_ok "$UA's listener on the bus that did not subscribe hears nothing of the job"
+        diag_file "$OUT/a-bus-unsubscribed.log"
+fi
 for p in "${LISTENERS[@]}"; do
         kill "$p" 2>/dev/null
         wait "$p" 2>/dev/null
         forget_pid "$p"
 done
+
+# 'memguard run' over the system bus subscribes, so the owner's own client still hears what happens to
+# the job there: the warning, the threshold and the SIGKILL after the grace, printed on stderr.
+"${AS_A[@]}" timeout -k 5 120 "$MG" run --system --max-memory 200 --kill-threshold 0.3 --warn-at 0.2 \
+        --grace 300ms -- "$BIN/memhog" --rate 100 --size 75 --ignore-term --hold 100 >"$D/sysjob.out" 2>&1
+check_eq "$UA's 'memguard run --system' of the same job is stopped (exit 10)" 10 "$?" || diag_file "$D/sysjob.out"
+if grep -q "job uses .* of its limit" "$D/sysjob.out" && grep -q "MEMORY THRESHOLD EXCEEDED" "$D/sysjob.out" &&
+        grep -q "memguardd sent SIGKILL to the job (total-limit)" "$D/sysjob.out"; then
+        ok "... and prints the warning, the threshold and the SIGKILL it heard on the bus"
+else
+        not_ok "... and prints the warning, the threshold and the SIGKILL it heard on the bus"
+        diag_file "$D/sysjob.out"
+fi
 
 # --- user A and user B, over either transport -----------------------------------------------------------
 job_start ja a || { diag "cannot start a job as $UA"; tap_done; }
