@@ -3,7 +3,6 @@
  * authorising its caller by uid. transport.c puts them on the socket and the system bus. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include <systemd/sd-bus.h>
 
 #include "bus.h"
+#include "bus-signal.h"
 #include "conf.h"
 #include "job.h"
 #include "log.h"
@@ -39,26 +39,12 @@ struct bus_finish {
         struct bus_finish *next;
 };
 
-/* A peer on the system bus that asked for the job signals (Subscribe); what it hears depends on its
- * uid (see "signals" below). The track ends the subscription when the peer leaves the bus. */
-struct bus_subscriber {
-        struct bus *b;
-        sd_bus_track *track;
-        char *name;                     /* the peer's unique name */
-        uid_t uid;
-        struct bus_subscriber *next;
-};
-
 struct bus {
         struct manager *m;
         struct transport *transport;
         struct bus_finish *finishes;
-        struct bus_subscriber *subscribers;
-        size_t n_subscribers;
+        struct bus_signal *signal;
 };
-
-/* dbus-daemon allows 256 connections per user by default; this bounds what a few users can pin. */
-#define BUS_SUBSCRIBERS_MAX 4096
 
 static const sd_bus_vtable bus_manager_vtable[];
 static const sd_bus_vtable bus_job_vtable[];
@@ -483,70 +469,21 @@ static void bus_finish(struct bus *b, const struct mjob *j, bool ended) {
         free(f);
 }
 
-static struct bus_subscriber **bus_subscriber_find(struct bus *b, const char *name) {
-        struct bus_subscriber **p = &b->subscribers;
-        while (*p && strcmp((*p)->name, name) != 0)
-                p = &(*p)->next;
-        return p;
-}
-
-static void bus_subscriber_remove(struct bus *b, struct bus_subscriber **p) {
-        struct bus_subscriber *s = *p;
-        *p = s->next;
-        b->n_subscribers--;
-        sd_bus_track_unref(s->track);
-        free(s->name);
-        free(s);
-}
-
-static int bus_subscriber_gone(sd_bus_track *track, void *userdata) {
-        struct bus_subscriber *s = userdata;
-        (void) track;
-        bus_subscriber_remove(s->b, bus_subscriber_find(s->b, s->name));
-        return 0;
-}
-
-/* On the socket the connection's uid already decides what it hears: Subscribe is accepted and changes
- * nothing there, so a client need not know which transport it is on. */
+/* Subscribe and Unsubscribe: bus-signal.c keeps who hears what. */
 static int bus_method_subscribe(sd_bus_message *msg, void *userdata, sd_bus_error *err) {
         struct bus *b = userdata;
-        const char *sender = sd_bus_message_get_sender(msg);
-        if (!sender || *bus_subscriber_find(b, sender))
-                return sd_bus_reply_method_return(msg, NULL);
         uid_t uid;
         int r = bus_caller_uid(msg, &uid);
         if (r < 0)
                 return sd_bus_error_set_errnof(err, -r, "cannot tell who is calling");
-        if (b->n_subscribers >= BUS_SUBSCRIBERS_MAX)
-                return sd_bus_error_setf(err, SD_BUS_ERROR_LIMITS_EXCEEDED, "%d peers are subscribed already",
-                                         BUS_SUBSCRIBERS_MAX);
-        struct bus_subscriber *s = calloc(1, sizeof(*s));
-        if (!s || !(s->name = strdup(sender))) {
-                free(s);
-                return -ENOMEM;
-        }
-        *s = (struct bus_subscriber) { .b = b, .name = s->name, .uid = uid, .next = b->subscribers };
-        r = sd_bus_track_new(sd_bus_message_get_bus(msg), &s->track, bus_subscriber_gone, s);
-        if (r >= 0)
-                r = sd_bus_track_add_sender(s->track, msg);
-        if (r < 0) {
-                sd_bus_track_unref(s->track);
-                free(s->name);
-                free(s);
-                return sd_bus_error_set_errnof(err, -r, "cannot follow the subscriber: %s", strerror(-r));
-        }
-        b->subscribers = s;
-        b->n_subscribers++;
-        return sd_bus_reply_method_return(msg, NULL);
+        r = bus_signal_subscribe(b->signal, msg, uid, err);
+        return r < 0 ? r : sd_bus_reply_method_return(msg, NULL);
 }
 
 static int bus_method_unsubscribe(sd_bus_message *msg, void *userdata, sd_bus_error *err) {
         struct bus *b = userdata;
-        const char *sender = sd_bus_message_get_sender(msg);
         (void) err;
-        struct bus_subscriber **p = sender ? bus_subscriber_find(b, sender) : NULL;
-        if (p && *p)
-                bus_subscriber_remove(b, p);
+        bus_signal_unsubscribe(b->signal, msg);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -743,106 +680,27 @@ static const sd_bus_vtable bus_job_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
-/* --- signals ---------------------------------------------------------------------------------------- */
-
-/* A job's signal and who may hear it (memguard(1): a user sees the numbers of their own jobs only).
- * JobStarted says what ListJobs tells anyone and goes to every listener; JobEnded too, but with its
- * exit status and verdict only for the owner and root (-1 and "" for others); JobWarning,
- * JobThresholdCrossed and JobKilled carry the job's memory and why it is stopped, and go to the owner
- * and root only. On the socket the connection's uid decides; on the system bus, where a broadcast
- * reaches every user, each signal is addressed to each peer that called Subscribe, by its uid. */
-enum bus_signal_kind { BUS_SIGNAL_STARTED, BUS_SIGNAL_WARNING, BUS_SIGNAL_THRESHOLD, BUS_SIGNAL_KILLED, BUS_SIGNAL_ENDED };
-
-struct bus_signal {
-        struct bus *b;
-        enum bus_signal_kind kind;
-        const struct mjob *j;
-        uint64_t current_bytes;
-};
-
-static const char *bus_verdict(const struct mjob *j) {
-        enum policy_reason reason = mjob_reason(j);
-        return reason == POLICY_REASON_NONE ? "completed" : policy_reason_to_string(reason);
-}
-
-static void bus_send_signal(sd_bus *sd, const struct bus_signal *sig, uid_t uid, const char *destination) {
-        static const char *const members[] = {
-                [BUS_SIGNAL_STARTED] = "JobStarted", [BUS_SIGNAL_WARNING] = "JobWarning",
-                [BUS_SIGNAL_THRESHOLD] = "JobThresholdCrossed", [BUS_SIGNAL_KILLED] = "JobKilled",
-                [BUS_SIGNAL_ENDED] = "JobEnded",
-        };
-        const struct mjob *j = sig->j;
-        bool owner = uid == 0 || uid == mjob_uid(j);
-        if (!owner && sig->kind != BUS_SIGNAL_STARTED && sig->kind != BUS_SIGNAL_ENDED)
-                return;
-        uint64_t id = mjob_id(j), limit = mjob_limits(j)->max_bytes;
-        const char *reason = policy_reason_to_string(mjob_reason(j));
-        sd_bus_message *m = NULL;
-        int r = sd_bus_message_new_signal(sd, &m, BUS_PATH, BUS_INTERFACE, members[sig->kind]);
-        if (r >= 0 && destination)
-                r = sd_bus_message_set_destination(m, destination);
-        if (r >= 0)
-                switch (sig->kind) {
-                case BUS_SIGNAL_STARTED:
-                        r = sd_bus_message_append(m, "tsu", id, mjob_user(j), (uint32_t) mjob_uid(j));
-                        break;
-                case BUS_SIGNAL_WARNING:
-                        r = sd_bus_message_append(m, "ttt", id, sig->current_bytes, limit);
-                        break;
-                case BUS_SIGNAL_THRESHOLD:
-                        r = sd_bus_message_append(m, "ttts", id, sig->current_bytes, limit, reason);
-                        break;
-                case BUS_SIGNAL_KILLED:
-                        r = sd_bus_message_append(m, "ts", id, reason);
-                        break;
-                case BUS_SIGNAL_ENDED:
-                        r = sd_bus_message_append(m, "tis", id, owner ? mjob_wait_status(j) : -1,
-                                                  owner ? bus_verdict(j) : "");
-                        break;
-                }
-        if (r >= 0)
-                r = sd_bus_send(sd, m, NULL);
-        if (r < 0)
-                log_debug_errno(r, "cannot send %s: %m", members[sig->kind]);
-        sd_bus_message_unref(m);
-}
-
-static void bus_emit_one(sd_bus *sd, bool system, uid_t uid, void *userdata) {
-        const struct bus_signal *sig = userdata;
-        if (!system)
-                bus_send_signal(sd, sig, uid, NULL);
-        else
-                for (struct bus_subscriber *s = sig->b->subscribers; s; s = s->next)
-                        /* A subscription made on an earlier connection to the bus has no peer here. */
-                        if (sd_bus_track_get_bus(s->track) == sd)
-                                bus_send_signal(sd, sig, s->uid, s->name);
-}
-
-static void bus_emit(struct bus *b, enum bus_signal_kind kind, const struct mjob *j, uint64_t current_bytes) {
-        if (b->transport)
-                transport_foreach(b->transport, bus_emit_one,
-                                  &(struct bus_signal) { .b = b, .kind = kind, .j = j, .current_bytes = current_bytes });
-}
+/* --- job events ----------------------------------------------------------------------------------- */
 
 static void bus_job_event(struct manager *m, struct mjob *j, const struct mjob_event *ev, void *userdata) {
         struct bus *b = userdata;
         switch (ev->type) {
         case MJOB_EVENT_ADDED:
-                bus_emit(b, BUS_SIGNAL_STARTED, j, 0);
+                bus_signal_emit(b->signal, BUS_SIGNAL_STARTED, j, 0);
                 break;
         case MJOB_EVENT_WARNING:
-                bus_emit(b, BUS_SIGNAL_WARNING, j, ev->current_bytes);
+                bus_signal_emit(b->signal, BUS_SIGNAL_WARNING, j, ev->current_bytes);
                 break;
         case MJOB_EVENT_THRESHOLD:
         case MJOB_EVENT_KERNEL_OOM:
-                bus_emit(b, BUS_SIGNAL_THRESHOLD, j, ev->current_bytes);
+                bus_signal_emit(b->signal, BUS_SIGNAL_THRESHOLD, j, ev->current_bytes);
                 break;
         case MJOB_EVENT_SIGNAL_SENT:
                 if (ev->signal == SIGKILL)
-                        bus_emit(b, BUS_SIGNAL_KILLED, j, 0);
+                        bus_signal_emit(b->signal, BUS_SIGNAL_KILLED, j, 0);
                 break;
         case MJOB_EVENT_ENDED:
-                bus_emit(b, BUS_SIGNAL_ENDED, j, 0);
+                bus_signal_emit(b->signal, BUS_SIGNAL_ENDED, j, 0);
                 bus_finish(b, j, true);
                 break;
         case MJOB_EVENT_FREED:
@@ -884,6 +742,8 @@ static int bus_start(struct manager *m, bool connect, struct bus **ret) {
         };
         int r = connect ? transport_new(&o, &b->transport) : 0;
         if (r >= 0)
+                r = bus_signal_new(b->transport, &b->signal);
+        if (r >= 0)
                 r = manager_add_listener(m, &(struct manager_listener) { .job_event = bus_job_event, .userdata = b });
         if (r < 0)
                 return r;
@@ -909,8 +769,7 @@ struct bus *bus_free(struct bus *b) {
                 sd_bus_message_unref(f->call);
                 free(f);
         }
-        while (b->subscribers)
-                bus_subscriber_remove(b, &b->subscribers);
+        bus_signal_free(b->signal);
         transport_free(b->transport);
         free(b);
         return NULL;

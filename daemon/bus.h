@@ -9,15 +9,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bus-names.h"
+
 struct bus;
 struct sd_bus;
 struct manager;
 
-#define BUS_NAME "org.memguard.Manager1"
-#define BUS_PATH "/org/memguard/Manager1"
-#define BUS_INTERFACE "org.memguard.Manager1"
-#define BUS_JOB_INTERFACE "org.memguard.Job1"
-#define BUS_JOB_PREFIX "/org/memguard/Manager1/job"
 
 /* Listens on the socket (or takes it from socket activation), connects to the system bus when one
  * answers, and sends the interface's signals about jobs. Only a socket that cannot be set up is an
