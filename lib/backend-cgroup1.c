@@ -67,13 +67,6 @@ static int backend_cgroup1_set_limit(struct backend *b, uint64_t bytes) {
 
 static void backend_cgroup1_close(struct backend *b);
 
-static char *backend_cgroup1_path(const char *parent, const char *leaf) {
-        char *p;
-        if (asprintf(&p, "%s%s%s", parent, strcmp(parent, "/") == 0 ? "" : "/", leaf) < 0)
-                return NULL;
-        return p;
-}
-
 /* What killed earlier runs left in both parents; failing to list one is no reason not to run. */
 static void backend_cgroup1_remove_stale(struct backend *b, const struct cgroup_layout *l, const char *mem_parent,
                                          const char *uni_parent) {
@@ -86,7 +79,10 @@ static void backend_cgroup1_remove_stale(struct backend *b, const struct cgroup_
                 (void) backend_stale_remove(b->sysroot, uni);
 }
 
-static int backend_cgroup1_open(struct backend *b, char **reterr) {
+/* Where the job's groups go (or are, when adopted): in the v1 memory hierarchy and, when there is
+ * one, in the unified tree. */
+static int backend_cgroup1_locate(struct backend *b, char **reterr) {
+        struct cgroup1 *c = b->data;
         struct cgroup_layout l = {};
         int r = cgroup_layout_read(b->sysroot, 0, &l);
         if (r < 0) {
@@ -98,87 +94,92 @@ static int backend_cgroup1_open(struct backend *b, char **reterr) {
                 backend_errorf(reterr, "no cgroup v1 memory controller under /sys/fs/cgroup");
                 return -EOPNOTSUPP;
         }
-
-        struct cgroup1 *c = calloc(1, sizeof(*c));
-        if (!c) {
-                cgroup_layout_done(&l);
-                return -ENOMEM;
-        }
-        c->mem_procs_fd = c->uni_procs_fd = c->procs_read_fd = c->usage_fd = c->max_usage_fd = c->oom_control_fd = c->stat_fd = -1;
-        b->data = c;
-
         const char *adopt = b->config.adopt_path;
         const char *mem_parent = b->config.parent_path ? b->config.parent_path : l.v1_memory_path;
         const char *uni_parent = b->config.unified_parent_path ? b->config.unified_parent_path : l.v2_path;
-        c->mem_path = adopt ? strdup(adopt) : backend_cgroup1_path(mem_parent, b->group_name);
+        c->mem_path = adopt ? strdup(adopt) : cgroup_child(mem_parent, b->group_name);
         c->mem_dir = c->mem_path ? cgroup_dir(l.v1_memory_mount, l.v1_memory_root, c->mem_path, NULL) : NULL;
         b->group_path = c->mem_path ? strdup(c->mem_path) : NULL;
         if (l.v2_mount && (adopt ? b->config.adopt_unified_path != NULL : uni_parent != NULL)) {
-                c->uni_path = adopt ? strdup(b->config.adopt_unified_path)
-                                    : backend_cgroup1_path(uni_parent, b->group_name);
+                c->uni_path = adopt ? strdup(b->config.adopt_unified_path) : cgroup_child(uni_parent, b->group_name);
                 c->uni_dir = c->uni_path ? cgroup_dir(l.v2_mount, l.v2_root, c->uni_path, NULL) : NULL;
         }
         if (!adopt && b->config.remove_stale)
                 backend_cgroup1_remove_stale(b, &l, mem_parent, uni_parent);
         cgroup_layout_done(&l);
-        if (!c->mem_path || !b->group_path) {
-                r = -ENOMEM;
-                goto fail;
-        }
+        if (!c->mem_path || !b->group_path)
+                return -ENOMEM;
         if (!c->mem_dir) {
                 backend_errorf(reterr, "%s is outside what the v1 memory mount shows", c->mem_path);
-                r = -EXDEV;
-                goto fail;
+                return -EXDEV;
         }
+        return 0;
+}
 
-        /* An adopted group becomes ours to remove only once fully adopted (see the end). */
-        if (!adopt) {
-                r = cgroup_mkdir(b->sysroot, c->mem_dir);
-                if (r < 0) {
-                        backend_errorf(reterr, "cannot create /sys/fs/cgroup/%s: %s", c->mem_dir, strerror(-r));
-                        goto fail;
-                }
-                c->mem_created = true;
-        }
-
-        if (b->config.hard_limit_bytes > 0) {
-                r = backend_cgroup1_set_limit(b, b->config.hard_limit_bytes);
-                if (r < 0) {
-                        backend_errorf(reterr, "cannot set memory.limit_in_bytes: %s", strerror(-r));
-                        goto fail;
-                }
-        }
-
+static int backend_cgroup1_open_memory(struct backend *b, char **reterr) {
+        struct cgroup1 *c = b->data;
         c->mem_procs_fd = backend_cgroup1_open_file(b, c->mem_dir, "cgroup.procs", O_WRONLY);
         c->usage_fd = backend_cgroup1_open_file(b, c->mem_dir, "memory.usage_in_bytes", O_RDONLY);
         c->max_usage_fd = backend_cgroup1_open_file(b, c->mem_dir, "memory.max_usage_in_bytes", O_RDONLY);
         c->oom_control_fd = backend_cgroup1_open_file(b, c->mem_dir, "memory.oom_control", O_RDONLY);
         c->stat_fd = backend_cgroup1_open_file(b, c->mem_dir, "memory.stat", O_RDONLY);
         if (c->mem_procs_fd < 0 || c->usage_fd < 0) {
-                r = c->mem_procs_fd < 0 ? c->mem_procs_fd : c->usage_fd;
+                int r = c->mem_procs_fd < 0 ? c->mem_procs_fd : c->usage_fd;
                 backend_errorf(reterr, "cannot open the files of /sys/fs/cgroup/%s: %s", c->mem_dir, strerror(-r));
-                goto fail;
+                return r;
         }
+        return 0;
+}
 
-        /* The unified tree is a convenience (membership, cgroup.kill): without it, v1 still works. */
+/* The unified tree is a convenience (membership, cgroup.kill): without it, v1 still works. */
+static void backend_cgroup1_open_unified(struct backend *b) {
+        struct cgroup1 *c = b->data;
+        bool adopt = b->config.adopt_path;
         if (c->uni_dir && c->uni_path) {
                 if (!adopt && cgroup_mkdir(b->sysroot, c->uni_dir) >= 0)
                         c->uni_created = true;
                 if (adopt || c->uni_created)
                         c->uni_procs_fd = backend_cgroup1_open_file(b, c->uni_dir, "cgroup.procs", O_WRONLY);
-                if (c->uni_procs_fd < 0) {
-                        if (c->uni_created)
-                                (void) cgroup_rmdir(b->sysroot, c->uni_dir, 0);
-                        c->uni_created = false;
-                        free(c->uni_dir);
-                        free(c->uni_path);
-                        c->uni_dir = c->uni_path = NULL;
-                }
-        } else {
-                free(c->uni_dir);
-                free(c->uni_path);
-                c->uni_dir = c->uni_path = NULL;
+                if (c->uni_procs_fd >= 0)
+                        return;
+                if (c->uni_created)
+                        (void) cgroup_rmdir(b->sysroot, c->uni_dir, 0);
+                c->uni_created = false;
         }
+        free(c->uni_dir);
+        free(c->uni_path);
+        c->uni_dir = c->uni_path = NULL;
+}
+
+static int backend_cgroup1_open(struct backend *b, char **reterr) {
+        struct cgroup1 *c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->mem_procs_fd = c->uni_procs_fd = c->procs_read_fd = c->usage_fd = c->max_usage_fd = c->oom_control_fd = c->stat_fd = -1;
+        b->data = c;
+
+        bool adopt = b->config.adopt_path;
+        int r = backend_cgroup1_locate(b, reterr);
+        /* An adopted group becomes ours to remove only once fully adopted (see the end). */
+        if (r >= 0 && !adopt) {
+                r = cgroup_mkdir(b->sysroot, c->mem_dir);
+                if (r < 0)
+                        backend_errorf(reterr, "cannot create /sys/fs/cgroup/%s: %s", c->mem_dir, strerror(-r));
+                else
+                        c->mem_created = true;
+        }
+        if (r >= 0 && b->config.hard_limit_bytes > 0) {
+                r = backend_cgroup1_set_limit(b, b->config.hard_limit_bytes);
+                if (r < 0)
+                        backend_errorf(reterr, "cannot set memory.limit_in_bytes: %s", strerror(-r));
+        }
+        if (r >= 0)
+                r = backend_cgroup1_open_memory(b, reterr);
+        if (r < 0) {
+                backend_cgroup1_close(b);
+                return r;
+        }
+        backend_cgroup1_open_unified(b);
         c->procs_read_fd =
                 backend_cgroup1_open_file(b, c->uni_dir ? c->uni_dir : c->mem_dir, "cgroup.procs", O_RDONLY);
         if (adopt) {
@@ -186,9 +187,6 @@ static int backend_cgroup1_open(struct backend *b, char **reterr) {
                 c->uni_created = b->config.adopt_owned && c->uni_dir;
         }
         return 0;
-fail:
-        backend_cgroup1_close(b);
-        return r;
 }
 
 static int backend_cgroup1_prepare_child(struct backend *b) {

@@ -98,15 +98,10 @@ static int backend_cgroup2_enable_memory(struct backend *b, const char *parent, 
         return 0;
 }
 
-/* "/a/b" + "leaf" -> "/a/b/leaf"; "/" + "leaf" -> "/leaf". */
-static char *backend_cgroup2_child_path(const char *parent, const char *leaf) {
-        char *p;
-        if (asprintf(&p, "%s%s%s", parent, strcmp(parent, "/") == 0 ? "" : "/", leaf) < 0)
-                return NULL;
-        return p;
-}
-
-static int backend_cgroup2_open(struct backend *b, char **reterr) {
+/* Where the job's group goes (or is, when adopted): c->path and c->dir, and *ret_parent, the dir of
+ * the group it goes in. */
+static int backend_cgroup2_locate(struct backend *b, char **ret_parent, char **reterr) {
+        struct cgroup2 *c = b->data;
         struct cgroup_layout l = {};
         int r = cgroup_layout_read(b->sysroot, 0, &l);
         if (r < 0) {
@@ -118,63 +113,42 @@ static int backend_cgroup2_open(struct backend *b, char **reterr) {
                 backend_errorf(reterr, "no cgroup2 filesystem under /sys/fs/cgroup");
                 return -EOPNOTSUPP;
         }
-
-        struct cgroup2 *c = calloc(1, sizeof(*c));
-        if (!c) {
-                cgroup_layout_done(&l);
-                return -ENOMEM;
-        }
-        c->procs_fd = c->procs_read_fd = c->current_fd = c->peak_fd = c->events_fd = c->stat_fd = -1;
-        b->data = c;
-
         const char *adopt = b->config.adopt_path;
         const char *parent_path = b->config.parent_path ? b->config.parent_path : l.v2_path;
-        _cleanup_free_ char *parent = cgroup_dir(l.v2_mount, l.v2_root, parent_path, NULL);
-        c->path = adopt ? strdup(adopt) : backend_cgroup2_child_path(parent_path, b->group_name);
+        *ret_parent = cgroup_dir(l.v2_mount, l.v2_root, parent_path, NULL);
+        c->path = adopt ? strdup(adopt) : cgroup_child(parent_path, b->group_name);
         c->dir = c->path ? cgroup_dir(l.v2_mount, l.v2_root, c->path, NULL) : NULL;
         b->group_path = c->path ? strdup(c->path) : NULL;
         cgroup_layout_done(&l);
-        if (!c->path || !b->group_path) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        if (!parent || !c->dir) {
+        if (!c->path || !b->group_path)
+                return -ENOMEM;
+        if (!*ret_parent || !c->dir) {
                 backend_errorf(reterr, "%s is outside what the cgroup2 mount shows", c->path);
-                r = -EXDEV;
-                goto fail;
+                return -EXDEV;
         }
+        return 0;
+}
 
-        if (adopt) {
-                /* Someone else's group (or ours from before a restart): it must already have the memory
-                 * controller. It becomes ours to remove only once it is fully adopted, so a failure here
-                 * never ends a job we meant to take up. */
-        } else {
-                /* What killed earlier runs left here; failing to list it is no reason not to run. */
-                if (b->config.remove_stale)
-                        (void) backend_stale_remove(b->sysroot, parent);
-                r = backend_cgroup2_enable_memory(b, parent, reterr);
-                if (r < 0)
-                        goto fail;
-
-                r = cgroup_mkdir(b->sysroot, c->dir);
-                if (r < 0) {
-                        backend_errorf(reterr, "cannot create /sys/fs/cgroup/%s: %s", c->dir, strerror(-r));
-                        goto fail;
-                }
-                c->created = true;
+/* A new group in parent, with the memory controller. */
+static int backend_cgroup2_create(struct backend *b, const char *parent, char **reterr) {
+        struct cgroup2 *c = b->data;
+        /* What killed earlier runs left here; failing to list it is no reason not to run. */
+        if (b->config.remove_stale)
+                (void) backend_stale_remove(b->sysroot, parent);
+        int r = backend_cgroup2_enable_memory(b, parent, reterr);
+        if (r < 0)
+                return r;
+        r = cgroup_mkdir(b->sysroot, c->dir);
+        if (r < 0) {
+                backend_errorf(reterr, "cannot create /sys/fs/cgroup/%s: %s", c->dir, strerror(-r));
+                return r;
         }
+        c->created = true;
+        return 0;
+}
 
-        if (b->config.hard_limit_bytes > 0) {
-                r = backend_cgroup2_set_limit(b, b->config.hard_limit_bytes);
-                if (r < 0) {
-                        backend_errorf(reterr, "cannot set memory.max: %s", strerror(-r));
-                        goto fail;
-                }
-        }
-        /* When the kernel must OOM-kill inside the job, end the whole job, as memguard would. */
-        if (!adopt || b->config.adopt_owned)
-                (void) backend_cgroup2_write(b, "memory.oom.group", "1");
-
+static int backend_cgroup2_open_files(struct backend *b, char **reterr) {
+        struct cgroup2 *c = b->data;
         c->procs_fd = backend_cgroup2_open_file(b, "cgroup.procs", O_WRONLY);
         c->procs_read_fd = backend_cgroup2_open_file(b, "cgroup.procs", O_RDONLY);
         c->current_fd = backend_cgroup2_open_file(b, "memory.current", O_RDONLY);
@@ -182,17 +156,47 @@ static int backend_cgroup2_open(struct backend *b, char **reterr) {
         c->stat_fd = backend_cgroup2_open_file(b, "memory.stat", O_RDONLY);
         c->peak_fd = backend_cgroup2_open_file(b, "memory.peak", O_RDONLY);  /* Linux >= 5.19 */
         if (c->procs_fd < 0 || c->current_fd < 0 || c->events_fd < 0) {
-                r = c->procs_fd < 0 ? c->procs_fd : c->current_fd < 0 ? c->current_fd : c->events_fd;
+                int r = c->procs_fd < 0 ? c->procs_fd : c->current_fd < 0 ? c->current_fd : c->events_fd;
                 backend_errorf(reterr, "cannot open the files of /sys/fs/cgroup/%s: %s%s", c->dir, strerror(-r),
-                               adopt && r == -ENOENT ? " (is the memory controller enabled for it?)" : "");
-                goto fail;
+                               b->config.adopt_path && r == -ENOENT ? " (is the memory controller enabled for it?)"
+                                                                    : "");
+                return r;
+        }
+        return 0;
+}
+
+static int backend_cgroup2_open(struct backend *b, char **reterr) {
+        struct cgroup2 *c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->procs_fd = c->procs_read_fd = c->current_fd = c->peak_fd = c->events_fd = c->stat_fd = -1;
+        b->data = c;
+
+        /* An adopted group is someone else's (or ours from before a restart): it must already have the
+         * memory controller. It becomes ours to remove only once it is fully adopted, so a failure here
+         * never ends a job we meant to take up. */
+        bool adopt = b->config.adopt_path;
+        _cleanup_free_ char *parent = NULL;
+        int r = backend_cgroup2_locate(b, &parent, reterr);
+        if (r >= 0 && !adopt)
+                r = backend_cgroup2_create(b, parent, reterr);
+        if (r >= 0 && b->config.hard_limit_bytes > 0) {
+                r = backend_cgroup2_set_limit(b, b->config.hard_limit_bytes);
+                if (r < 0)
+                        backend_errorf(reterr, "cannot set memory.max: %s", strerror(-r));
+        }
+        /* When the kernel must OOM-kill inside the job, end the whole job, as memguard would. */
+        if (r >= 0 && (!adopt || b->config.adopt_owned))
+                (void) backend_cgroup2_write(b, "memory.oom.group", "1");
+        if (r >= 0)
+                r = backend_cgroup2_open_files(b, reterr);
+        if (r < 0) {
+                backend_cgroup2_close(b);
+                return r;
         }
         if (adopt)
                 c->created = b->config.adopt_owned;
         return 0;
-fail:
-        backend_cgroup2_close(b);
-        return r;
 }
 
 static int backend_cgroup2_freeze(struct backend *b, bool frozen) {

@@ -256,6 +256,13 @@ char *cgroup_join(const char *mount, const char *path, const char *leaf) {
         return out;
 }
 
+char *cgroup_child(const char *parent, const char *leaf) {
+        char *p;
+        if (asprintf(&p, "%s%s%s", parent, strcmp(parent, "/") == 0 ? "" : "/", leaf) < 0)
+                return NULL;
+        return p;
+}
+
 int cgroup_parse_u64(const char *text, uint64_t *ret) {
         if (strncmp(text, "max", 3) == 0 && (text[3] == 0 || text[3] == '\n')) {
                 *ret = UINT64_MAX;

@@ -45,6 +45,10 @@ int cgroup_layout_read(const struct sysroot *s, pid_t pid, struct cgroup_layout 
  * "unified/a/b/job". malloc'ed, NULL on OOM. */
 char *cgroup_join(const char *mount, const char *path, const char *leaf);
 
+/* A child's cgroup path: ("/a/b", "leaf") -> "/a/b/leaf", ("/", "leaf") -> "/leaf". malloc'ed, NULL on
+ * OOM. */
+char *cgroup_child(const char *parent, const char *leaf);
+
 /* Is "controller" listed in the space-separated text of a cgroup.controllers/subtree_control file? */
 int cgroup_list_has(const char *text, const char *controller);
 

@@ -307,6 +307,14 @@ static void test_join(void **state) {
         check_join("memory", "/a", "", "memory/a");
 }
 
+static void test_child(void **state) {
+        _cleanup_free_ char *a = cgroup_child("/a/b", "memguard-7");
+        _cleanup_free_ char *b = cgroup_child("/", "memguard-7");
+        assert_string_equal(a, "/a/b/memguard-7");
+        /* the root's children have one '/', as /proc/PID/cgroup writes them */
+        assert_string_equal(b, "/memguard-7");
+}
+
 static void test_list_has(void **state) {
         assert_true(cgroup_list_has("cpuset cpu io memory hugetlb pids\n", "memory"));
         assert_true(cgroup_list_has("memory", "memory"));
@@ -449,6 +457,7 @@ int main(void) {
                 cmocka_unit_test(test_parse_keyed),
                 cmocka_unit_test(test_pread_counters),
                 cmocka_unit_test(test_join),
+                cmocka_unit_test(test_child),
                 cmocka_unit_test(test_list_has),
                 cmocka_unit_test(test_read_pids),
                 cmocka_unit_test(test_read_pids_overflow),
