@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,14 +51,46 @@ static void hooks_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         kill(-h->pid, SIGKILL);
 }
 
-static void hooks_setenv(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void hooks_setenv(const char *name, const char *fmt, ...) {
+/* The variables a hook gets (hooks.h), "NAME=value" each, NULL-terminated. */
+#define HOOKS_VARS 12
+struct hooks_env {
+        char *vars[HOOKS_VARS + 1];
+        size_t n;
+};
+
+static void hooks_env_done(struct hooks_env *e) {
+        for (size_t i = 0; i < e->n; i++)
+                free(e->vars[i]);
+}
+
+static void hooks_env_add(struct hooks_env *e, const char *name, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+static void hooks_env_add(struct hooks_env *e, const char *name, const char *fmt, ...) {
         char v[4096];
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(v, sizeof(v), fmt, ap);
         va_end(ap);
-        setenv(name, v, 1);
+        if (e->n < HOOKS_VARS && asprintf(&e->vars[e->n], "%s=%s", name, v) >= 0)
+                e->n++;
+}
+
+static int hooks_env_fill(struct hooks_env *e, const struct mjob *j, const char *which, uint64_t current_bytes,
+                          uint64_t limit_bytes) {
+        hooks_env_add(e, "MEMGUARD_HOOK", "%s", which);
+        hooks_env_add(e, "MEMGUARD_JOB", "%" PRIu64, mjob_id(j));
+        hooks_env_add(e, "MEMGUARD_USER", "%s", mjob_user(j));
+        hooks_env_add(e, "MEMGUARD_UID", "%u", (unsigned) mjob_uid(j));
+        hooks_env_add(e, "MEMGUARD_PROFILE", "%s", mjob_profile(j) ? mjob_profile(j) : "");
+        hooks_env_add(e, "MEMGUARD_CGROUP", "%s", mjob_cgroup(j) ? mjob_cgroup(j) : "");
+        hooks_env_add(e, "MEMGUARD_COMMAND", "%s", mjob_command(j) ? mjob_command(j) : "");
+        hooks_env_add(e, "MEMGUARD_PID", "%d", (int) mjob_pid(j));
+        hooks_env_add(e, "MEMGUARD_REASON", "%s", policy_reason_to_string(mjob_reason(j)));
+        hooks_env_add(e, "MEMGUARD_CURRENT_BYTES", "%" PRIu64, current_bytes);
+        hooks_env_add(e, "MEMGUARD_LIMIT_BYTES", "%" PRIu64, limit_bytes);
+        hooks_env_add(e, "MEMGUARD_PEAK_BYTES", "%" PRIu64, mjob_peak_bytes(j));
+        /* A hook without its variables would act on the wrong job, or on none. */
+        return e->n == HOOKS_VARS ? 0 : -ENOMEM;
 }
 
 /* limit_bytes: the ceiling that was crossed (the per-process one for a process-limit stop). */
@@ -71,28 +104,27 @@ static int hooks_run(struct ev_loop *loop, const struct mjob *j, const char *whi
         h->job_id = mjob_id(j);
         snprintf(h->which, sizeof(h->which), "%s", which);
 
+        /* Everything the child needs is built here: between fork and exec only async-signal-safe
+         * calls are allowed, and setenv is not one. */
+        _cleanup_(hooks_env_done) struct hooks_env vars = {};
+        _cleanup_free_ char **env = NULL;
+        int r = hooks_env_fill(&vars, j, which, current_bytes, limit_bytes);
+        if (r >= 0)
+                r = spawn_environ_with(vars.vars, &env);
+        if (r < 0)
+                return log_error_errno(r, "job %" PRIu64 ": cannot run the %s hook: %m", mjob_id(j), which);
+        char *const argv[] = { "sh", "-c", (char *) command, NULL };
+
         pid_t pid = fork();
         if (pid < 0)
                 return log_error_errno(errno, "job %" PRIu64 ": cannot run the %s hook: %m", mjob_id(j), which);
         if (pid == 0) {
-                spawn_reset_child();
+                spawn_reset_signals();
                 setsid();
-                hooks_setenv("MEMGUARD_HOOK", "%s", which);
-                hooks_setenv("MEMGUARD_JOB", "%" PRIu64, mjob_id(j));
-                hooks_setenv("MEMGUARD_USER", "%s", mjob_user(j));
-                hooks_setenv("MEMGUARD_UID", "%u", (unsigned) mjob_uid(j));
-                hooks_setenv("MEMGUARD_PROFILE", "%s", mjob_profile(j) ? mjob_profile(j) : "");
-                hooks_setenv("MEMGUARD_CGROUP", "%s", mjob_cgroup(j) ? mjob_cgroup(j) : "");
-                hooks_setenv("MEMGUARD_COMMAND", "%s", mjob_command(j) ? mjob_command(j) : "");
-                hooks_setenv("MEMGUARD_PID", "%d", (int) mjob_pid(j));
-                hooks_setenv("MEMGUARD_REASON", "%s", policy_reason_to_string(mjob_reason(j)));
-                hooks_setenv("MEMGUARD_CURRENT_BYTES", "%" PRIu64, current_bytes);
-                hooks_setenv("MEMGUARD_LIMIT_BYTES", "%" PRIu64, limit_bytes);
-                hooks_setenv("MEMGUARD_PEAK_BYTES", "%" PRIu64, mjob_peak_bytes(j));
                 int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
                 if (devnull >= 0)
                         dup2(devnull, STDIN_FILENO);
-                execl("/bin/sh", "sh", "-c", command, (char *) NULL);
+                execve("/bin/sh", argv, env);
                 _exit(127);
         }
         h->pid = pid;

@@ -22,19 +22,36 @@ static bool spawn_is_private(const char *entry) {
         return false;
 }
 
-int spawn_environ(char ***ret) {
+/* Whether entry ("NAME=value") sets a variable that one of extra's sets too. */
+static bool spawn_is_replaced(const char *entry, char *const *extra) {
+        size_t n = strcspn(entry, "=");
+        for (char *const *x = extra; x && *x; x++)
+                if (strncmp(entry, *x, n) == 0 && (*x)[n] == '=')
+                        return true;
+        return false;
+}
+
+int spawn_environ_with(char *const *extra, char ***ret) {
         size_t n = 0;
         for (char **e = environ; e && *e; e++)
+                n++;
+        for (char *const *x = extra; x && *x; x++)
                 n++;
         char **env = calloc(n + 1, sizeof(char *));
         if (!env)
                 return -ENOMEM;
         size_t k = 0;
         for (char **e = environ; e && *e; e++)
-                if (!spawn_is_private(*e))
+                if (!spawn_is_private(*e) && !spawn_is_replaced(*e, extra))
                         env[k++] = *e;
+        for (char *const *x = extra; x && *x; x++)
+                env[k++] = *x;
         *ret = env;
         return 0;
+}
+
+int spawn_environ(char ***ret) {
+        return spawn_environ_with(NULL, ret);
 }
 
 void spawn_reset_signals(void) {
@@ -44,10 +61,4 @@ void spawn_reset_signals(void) {
         for (int sig = 1; sig < NSIG; sig++)
                 if (sig != SIGKILL && sig != SIGSTOP)
                         signal(sig, SIG_DFL);
-}
-
-void spawn_reset_child(void) {
-        spawn_reset_signals();
-        for (size_t i = 0; i < ELEMENTSOF(spawn_private); i++)
-                unsetenv(spawn_private[i]);
 }

@@ -8,12 +8,10 @@
  * only the array is new: free(*ret) once the child has been forked, and change no variable before
  * that. 0 or -ENOMEM. */
 int spawn_environ(char ***ret);
+/* The same with the "NAME=value" strings of extra (NULL-terminated) added, each replacing a variable
+ * of its name. extra's strings stay the caller's. */
+int spawn_environ_with(char *const *extra, char ***ret);
 
 /* In a freshly forked child, before exec: an empty signal mask and default dispositions (memguard
  * ignores SIGPIPE; libev may block signals). Async-signal-safe. */
 void spawn_reset_signals(void);
-
-/* spawn_reset_signals(), then the service-manager channels unset in place. For a child that goes on to
- * set variables of its own after fork (the daemon's hooks); new callers pass spawn_environ() to
- * execve instead. */
-void spawn_reset_child(void);

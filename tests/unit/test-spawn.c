@@ -53,6 +53,33 @@ static void test_environ_drops_service_channels(void **state) {
         free(env);
 }
 
+/* A hook's variables go in, replacing look-alikes the daemon was started with, next to everything else. */
+static void test_environ_with(void **state) {
+        unsetenv("WATCHDOG_USEC");
+        unsetenv("LISTEN_FDS");
+        assert_int_equal(setenv("MEMGUARD_JOB", "stale", 1), 0);
+        assert_int_equal(setenv("NOTIFY_SOCKET", "/run/systemd/notify", 1), 0);
+        assert_int_equal(setenv("PATH", "/usr/bin:/bin", 1), 0);
+        char job[] = "MEMGUARD_JOB=7", hook[] = "MEMGUARD_HOOK=pre-kill";
+        char *extra[] = { job, hook, NULL };
+        size_t before = 0;
+        for (char **e = environ; *e; e++)
+                before++;
+
+        char **env = NULL;
+        assert_int_equal(spawn_environ_with(extra, &env), 0);
+        assert_true(env_has(env, "MEMGUARD_JOB=7"));
+        assert_false(env_has(env, "MEMGUARD_JOB=stale"));
+        assert_true(env_has(env, "MEMGUARD_HOOK=pre-kill"));
+        assert_false(env_has(env, "NOTIFY_SOCKET=/run/systemd/notify"));
+        assert_true(env_has(env, "PATH=/usr/bin:/bin"));
+        /* MEMGUARD_JOB replaced, NOTIFY_SOCKET dropped, MEMGUARD_HOOK added */
+        assert_int_equal(env_count(env), before - 1 + 1);
+        assert_string_equal(getenv("MEMGUARD_JOB"), "stale");
+        free(env);
+        unsetenv("MEMGUARD_JOB");
+}
+
 static void test_environ_empty(void **state) {
         char **saved = environ;
         char *none[] = { NULL };
@@ -68,6 +95,7 @@ static void test_environ_empty(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_environ_drops_service_channels),
+                cmocka_unit_test(test_environ_with),
                 cmocka_unit_test(test_environ_empty),
         };
 
