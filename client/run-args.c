@@ -85,30 +85,114 @@ static bool run_args_dashdash_after(int argc, char **argv, int i) {
         return false;
 }
 
-int run_args_parse(int argc, char **argv, struct run_args *a) {
-        static const struct option options[] = {
-                { "max-memory", required_argument, NULL, 'm' },
-                { "kill-threshold", required_argument, NULL, ARG_KILL_THRESHOLD },
-                { "warn-at", required_argument, NULL, ARG_WARN_AT },
-                { "grace", required_argument, NULL, ARG_GRACE },
-                { "max-process-memory", required_argument, NULL, ARG_MAX_PROCESS_MEMORY },
-                { "check-interval", required_argument, NULL, ARG_CHECK_INTERVAL },
-                { "interval", required_argument, NULL, 'i' },
-                { "dry-run", no_argument, NULL, ARG_DRY_RUN },
-                { "backend", required_argument, NULL, ARG_BACKEND },
-                { "limit-exit-code", required_argument, NULL, ARG_LIMIT_EXIT_CODE },
-                { "json", optional_argument, NULL, ARG_JSON },
-                { "csv", required_argument, NULL, ARG_CSV },
-                { "timeline", required_argument, NULL, ARG_TIMELINE },
-                { "log-file", required_argument, NULL, ARG_LOG_FILE },
-                { "quiet", no_argument, NULL, 'q' },
-                { "help", no_argument, NULL, 'h' },
-                { "sysroot", required_argument, NULL, ARG_SYSROOT },
-                { "no-daemon", no_argument, NULL, ARG_NO_DAEMON },
-                {}
-        };
-        int c;
+static const struct option run_args_options[] = {
+        { "max-memory", required_argument, NULL, 'm' },
+        { "kill-threshold", required_argument, NULL, ARG_KILL_THRESHOLD },
+        { "warn-at", required_argument, NULL, ARG_WARN_AT },
+        { "grace", required_argument, NULL, ARG_GRACE },
+        { "max-process-memory", required_argument, NULL, ARG_MAX_PROCESS_MEMORY },
+        { "check-interval", required_argument, NULL, ARG_CHECK_INTERVAL },
+        { "interval", required_argument, NULL, 'i' },
+        { "dry-run", no_argument, NULL, ARG_DRY_RUN },
+        { "backend", required_argument, NULL, ARG_BACKEND },
+        { "limit-exit-code", required_argument, NULL, ARG_LIMIT_EXIT_CODE },
+        { "json", optional_argument, NULL, ARG_JSON },
+        { "csv", required_argument, NULL, ARG_CSV },
+        { "timeline", required_argument, NULL, ARG_TIMELINE },
+        { "log-file", required_argument, NULL, ARG_LOG_FILE },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { "sysroot", required_argument, NULL, ARG_SYSROOT },
+        { "no-daemon", no_argument, NULL, ARG_NO_DAEMON },
+        {}
+};
 
+/* One option getopt_long() returned: 0 to go on, 1 after --help, -EINVAL (said) for a bad one. */
+static int run_args_option(int c, int argc, char **argv, struct run_args *a) {
+        switch (c) {
+        case 'm':
+                a->max_memory = optarg;
+                break;
+        case ARG_MAX_PROCESS_MEMORY:
+                a->max_process_memory = optarg;
+                break;
+        case ARG_KILL_THRESHOLD:
+                if (units_parse_ratio(optarg, &a->limits.kill_threshold) < 0)
+                        return run_args_usage_error("--kill-threshold", optarg, "expected a ratio in (0, 1] such as 0.8 or 80%");
+                a->kill_threshold_set = true;
+                break;
+        case ARG_WARN_AT:
+                if (units_parse_ratio(optarg, &a->limits.warn_at) < 0)
+                        return run_args_usage_error("--warn-at", optarg, "expected a ratio in (0, 1] such as 0.7 or 70%");
+                break;
+        case ARG_GRACE:
+                if (units_parse_duration(optarg, &a->limits.grace_usec) < 0)
+                        return run_args_usage_error("--grace", optarg, "expected a duration such as 10s or 500ms");
+                a->grace_set = true;
+                break;
+        case ARG_CHECK_INTERVAL:
+                if (units_parse_duration(optarg, &a->limits.interval_usec) < 0 || a->limits.interval_usec == 0)
+                        return run_args_usage_error("--check-interval", optarg,
+                                               "expected a positive duration such as 2, 2s or 500ms");
+                break;
+        case 'i': {
+                int ms;
+                if (units_parse_int(optarg, 3600 * 1000, &ms) < 0 || ms <= 0)
+                        return run_args_usage_error("--interval", optarg, "expected milliseconds, such as 200");
+                a->limits.interval_usec = (uint64_t) ms * USEC_PER_MSEC;
+                break;
+        }
+        case ARG_DRY_RUN:
+                a->dry_run = true;
+                break;
+        case ARG_BACKEND:
+                a->backend = backend_kind_from_string(optarg);
+                if (a->backend < 0)
+                        return run_args_usage_error("--backend", optarg, "expected auto, cgroup2, cgroup1 or procfs");
+                break;
+        case ARG_LIMIT_EXIT_CODE:
+                if (units_parse_int(optarg, 255, &a->limit_exit_code) < 0 || a->limit_exit_code == 0)
+                        return run_args_usage_error("--limit-exit-code", optarg, "expected a number from 1 to 255");
+                break;
+        case ARG_JSON:
+                a->json = true;
+                if (optarg)
+                        a->json_file = optarg;
+                else if (optind < argc && argv[optind][0] != '-' && run_args_dashdash_after(argc, argv, optind + 1))
+                        a->json_file = argv[optind++];
+                break;
+        case ARG_CSV:
+                a->csv_file = optarg;
+                break;
+        case ARG_TIMELINE:
+                a->timeline_file = optarg;
+                break;
+        case ARG_LOG_FILE:
+                a->log_file = optarg;
+                break;
+        case ARG_SYSROOT:
+                a->sysroot = optarg;
+                break;
+        case ARG_NO_DAEMON:
+                a->no_daemon = true;
+                break;
+        case 'q':
+                a->quiet = true;
+                break;
+        case 'h':
+                run_args_help(stdout);
+                return 1;
+        case ':':
+                log_error("option '%s' needs a value (try 'memguard run --help')", argv[optind - 1]);
+                return -EINVAL;
+        default:
+                log_error("unknown option '%s' (try 'memguard run --help')", argv[optind - 1]);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+int run_args_parse(int argc, char **argv, struct run_args *a) {
         *a = (struct run_args) {};
         if (connect_parse_args(&argc, argv, &a->connect) < 0)
                 return -EINVAL;
@@ -119,87 +203,11 @@ int run_args_parse(int argc, char **argv, struct run_args *a) {
         optind = 0;
         opterr = 0;  /* getopt would name the program "run": say it ourselves */
         /* "+": stop at the first non-option, so the command's own options stay its own. */
-        while ((c = getopt_long(argc, argv, "+:m:i:qh", options, NULL)) >= 0) {
-                switch (c) {
-                case 'm':
-                        a->max_memory = optarg;
-                        break;
-                case ARG_MAX_PROCESS_MEMORY:
-                        a->max_process_memory = optarg;
-                        break;
-                case ARG_KILL_THRESHOLD:
-                        if (units_parse_ratio(optarg, &a->limits.kill_threshold) < 0)
-                                return run_args_usage_error("--kill-threshold", optarg, "expected a ratio in (0, 1] such as 0.8 or 80%");
-                        a->kill_threshold_set = true;
-                        break;
-                case ARG_WARN_AT:
-                        if (units_parse_ratio(optarg, &a->limits.warn_at) < 0)
-                                return run_args_usage_error("--warn-at", optarg, "expected a ratio in (0, 1] such as 0.7 or 70%");
-                        break;
-                case ARG_GRACE:
-                        if (units_parse_duration(optarg, &a->limits.grace_usec) < 0)
-                                return run_args_usage_error("--grace", optarg, "expected a duration such as 10s or 500ms");
-                        a->grace_set = true;
-                        break;
-                case ARG_CHECK_INTERVAL:
-                        if (units_parse_duration(optarg, &a->limits.interval_usec) < 0 || a->limits.interval_usec == 0)
-                                return run_args_usage_error("--check-interval", optarg,
-                                                       "expected a positive duration such as 2, 2s or 500ms");
-                        break;
-                case 'i': {
-                        int ms;
-                        if (units_parse_int(optarg, 3600 * 1000, &ms) < 0 || ms <= 0)
-                                return run_args_usage_error("--interval", optarg, "expected milliseconds, such as 200");
-                        a->limits.interval_usec = (uint64_t) ms * USEC_PER_MSEC;
-                        break;
-                }
-                case ARG_DRY_RUN:
-                        a->dry_run = true;
-                        break;
-                case ARG_BACKEND:
-                        a->backend = backend_kind_from_string(optarg);
-                        if (a->backend < 0)
-                                return run_args_usage_error("--backend", optarg, "expected auto, cgroup2, cgroup1 or procfs");
-                        break;
-                case ARG_LIMIT_EXIT_CODE:
-                        if (units_parse_int(optarg, 255, &a->limit_exit_code) < 0 || a->limit_exit_code == 0)
-                                return run_args_usage_error("--limit-exit-code", optarg, "expected a number from 1 to 255");
-                        break;
-                case ARG_JSON:
-                        a->json = true;
-                        if (optarg)
-                                a->json_file = optarg;
-                        else if (optind < argc && argv[optind][0] != '-' && run_args_dashdash_after(argc, argv, optind + 1))
-                                a->json_file = argv[optind++];
-                        break;
-                case ARG_CSV:
-                        a->csv_file = optarg;
-                        break;
-                case ARG_TIMELINE:
-                        a->timeline_file = optarg;
-                        break;
-                case ARG_LOG_FILE:
-                        a->log_file = optarg;
-                        break;
-                case ARG_SYSROOT:
-                        a->sysroot = optarg;
-                        break;
-                case ARG_NO_DAEMON:
-                        a->no_daemon = true;
-                        break;
-                case 'q':
-                        a->quiet = true;
-                        break;
-                case 'h':
-                        run_args_help(stdout);
-                        return 1;
-                case ':':
-                        log_error("option '%s' needs a value (try 'memguard run --help')", argv[optind - 1]);
-                        return -EINVAL;
-                default:
-                        log_error("unknown option '%s' (try 'memguard run --help')", argv[optind - 1]);
-                        return -EINVAL;
-                }
+        int c;
+        while ((c = getopt_long(argc, argv, "+:m:i:qh", run_args_options, NULL)) >= 0) {
+                int r = run_args_option(c, argc, argv, a);
+                if (r != 0)
+                        return r;
         }
         if (optind < argc && strcmp(argv[optind], "--") == 0)
                 optind++;
