@@ -161,18 +161,9 @@ static int run_local_write_timeline(FILE *f, const void *info) {
  * when a report the user asked for could not be written. */
 static int run_local_report(const struct run_args *a, const struct guard *g, const char *note) {
         int code = policy_exit_code(&g->state, g->wait_status, a->limit_exit_code, a->dry_run);
-        struct report_info info = {
-                .job = g->job,
-                .backend = backend_name(g->backend),
-                .measures = g->backend->ops->measures,
-                .limits = &g->limits,
-                .state = &g->state,
-                .interval_usec = a->limits.interval_usec,
-                .exit_code = code,
-                .wait_status = g->wait_status,
-                .dry_run = a->dry_run,
-                .note = note,
-        };
+        struct report_info info = guard_report_info(g, g->wait_status, code);
+        info.dry_run = a->dry_run;
+        info.note = note;
         if (!a->quiet)
                 report_write_text(stderr, &info);
         if (a->log_file) {

@@ -386,16 +386,7 @@ static int mjob_report_write(FILE *f, const char *format, const struct report_in
 int mjob_report(const struct mjob *j, const char *format, char **ret, int *ret_exit_code) {
         const struct guard *g = j->guard;
         int code = policy_exit_code(&g->state, j->wait_status, j->limit_exit_code, false);
-        struct report_info info = {
-                .job = g->job,
-                .backend = backend_name(g->backend),
-                .measures = g->backend->ops->measures,
-                .limits = &g->limits,
-                .state = &g->state,
-                .interval_usec = g->limits.interval_usec,
-                .exit_code = code,
-                .wait_status = j->wait_status,
-        };
+        struct report_info info = guard_report_info(g, j->wait_status, code);
         _cleanup_free_ char *buf = NULL;
         size_t size = 0;
         FILE *f = open_memstream(&buf, &size);

@@ -526,3 +526,16 @@ int guard_set_limit(struct guard *g, uint64_t bytes) {
         guard_set_attention(g);
         return 0;
 }
+
+struct report_info guard_report_info(const struct guard *g, int wait_status, int exit_code) {
+        return (struct report_info) {
+                .job = g->job,
+                .backend = backend_name(g->backend),
+                .measures = g->backend->ops->measures,
+                .limits = &g->limits,
+                .state = &g->state,
+                .interval_usec = g->limits.interval_usec,
+                .exit_code = exit_code,
+                .wait_status = wait_status,
+        };
+}

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "report.h"
+
 #include "policy.h"
 
 struct backend;
@@ -114,6 +116,10 @@ void guard_poke(struct guard *g, bool detail);
 
 /* Sample now and act on it, before returning (a decision across jobs needs fresh numbers). */
 void guard_sample_now(struct guard *g);
+
+/* What a report says of the job g guards: its backend, limits and state; the root's wait_status (-1:
+ * unknown) and the exit code memguard returns for it. The caller adds dry_run and a note. */
+struct report_info guard_report_info(const struct guard *g, int wait_status, int exit_code);
 
 /* New limits for the ladder (a reload); the kernel ceiling is guard_set_limit's. */
 void guard_set_limits(struct guard *g, const struct policy_limits *l);

@@ -441,23 +441,11 @@ int procfs_read_cmdline(const struct sysroot *s, pid_t pid, char **ret) {
         if (fd < 0)
                 return fd;
 
-        buf = malloc(PROCFS_CMDLINE_MAX);
-        if (!buf)
-                return -ENOMEM;
-
         /* A java classpath can run to megabytes: keep the head, which is what a reader looks at. */
-        while (len < PROCFS_CMDLINE_MAX) {
-                ssize_t k = read(fd, buf + len, PROCFS_CMDLINE_MAX - len);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                len += (size_t) k;
-        }
+        ssize_t n = sysroot_read_head(fd, &buf, PROCFS_CMDLINE_MAX);
+        if (n < 0)
+                return (int) n;
+        len = (size_t) n;
 
         str = procfs_cmdline_to_string(buf, len);
         if (!str)

@@ -95,6 +95,22 @@ int sysroot_open_cgroup(const struct sysroot *s, const char *path, int flags) {
         return sysroot_openat(s->cgroup_fd, path, flags);
 }
 
+/* Reads into buf[*len..cap) until it is full or the file ends. */
+static int sysroot_read_into(int fd, char *buf, size_t cap, size_t *len) {
+        while (*len < cap) {
+                ssize_t k = read(fd, buf + *len, cap - *len);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        return 1;
+                *len += (size_t) k;
+        }
+        return 0;
+}
+
 ssize_t sysroot_read_fd(int fd, char **ret, size_t max) {
         size_t cap = 1024, len = 0;
         _cleanup_free_ char *buf = malloc(cap + 1);
@@ -111,16 +127,25 @@ ssize_t sysroot_read_fd(int fd, char **ret, size_t max) {
                         buf = n;
                         cap = ncap;
                 }
-                ssize_t k = read(fd, buf + len, cap - len);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
+                int r = sysroot_read_into(fd, buf, cap, &len);
+                if (r < 0)
+                        return r;
+                if (r > 0)
                         break;
-                len += (size_t) k;
         }
+        buf[len] = 0;
+        *ret = TAKE_PTR(buf);
+        return (ssize_t) len;
+}
+
+ssize_t sysroot_read_head(int fd, char **ret, size_t max) {
+        size_t len = 0;
+        _cleanup_free_ char *buf = malloc(max + 1);
+        if (!buf)
+                return -ENOMEM;
+        int r = sysroot_read_into(fd, buf, max, &len);
+        if (r < 0)
+                return r;
         buf[len] = 0;
         *ret = TAKE_PTR(buf);
         return (ssize_t) len;

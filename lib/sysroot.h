@@ -35,6 +35,9 @@ int sysroot_open_cgroup(const struct sysroot *s, const char *path, int flags);
 /* Reads a whole small file (at most max bytes; -EFBIG beyond) into a NUL-terminated buffer.
  * Returns the length or -errno. ENOENT/ESRCH mean the object vanished. */
 ssize_t sysroot_read_fd(int fd, char **ret, size_t max);
+/* The first max bytes of fd (all of it when shorter), NUL-terminated, malloc'ed: for a file whose
+ * head is what matters. Its length, or -errno. */
+ssize_t sysroot_read_head(int fd, char **ret, size_t max);
 ssize_t sysroot_read_proc(const struct sysroot *s, const char *path, char **ret, size_t max);
 ssize_t sysroot_read_cgroup(const struct sysroot *s, const char *path, char **ret, size_t max);
 
