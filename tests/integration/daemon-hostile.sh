@@ -10,9 +10,7 @@
 # a job cannot hide from host-reserve behind a long sampling interval.
 . "$(dirname "$0")/lib.sh"
 
-MEMGUARDD=${MEMGUARDD:-$top_builddir/daemon/memguardd}
-[ "$(id -u)" = 0 ] || skip_all "memguardd needs root to make job cgroups"
-[ -x "$MEMGUARDD" ] || skip_all "memguardd is not built ($MEMGUARDD)"
+require_memguardd
 require_binaries
 require_jq
 
@@ -57,18 +55,17 @@ cgroup = $BASE_PATH/sched/job_*
 profile = small
 EOC
 
-DAEMON_PID=
 DAEMON_LOG=$D/daemon.log
-start_daemon() {  # start_daemon [MEMGUARDD OPTIONS]
-        "$MEMGUARDD" -d -f "$D/etc/memguard.conf" "$@" </dev/null >>"$DAEMON_LOG" 2>&1 &
-        DAEMON_PID=$!
-        CLEANUP_PIDS+=("$DAEMON_PID")
-        wait_for 10 test -S "$SOCK"
+CONF=$D/etc/memguard.conf
+# start_daemon [MEMGUARDD OPTIONS]: memguardd with $CONF (lib.sh's mgd_start: until it answers).
+start_daemon() {
+        MGD_ARGS=("$@")
+        mgd_start "$CONF" "$SOCK" "$DAEMON_LOG"
+        local rc=$?
+        MGD_ARGS=()
+        return $rc
 }
-stop_daemon() {
-        [ -n "$DAEMON_PID" ] && kill -TERM "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
-        DAEMON_PID=
-}
+stop_daemon() { mgd_stop; }
 cleanup_cgroups() {
         local d p i
         for d in $(find "$BASE" -mindepth 1 -type d 2>/dev/null | sort -r) "$BASE"; do
@@ -104,7 +101,7 @@ mkdir -p "$D/state/jobs"
 echo precious >"$D/victim"
 for i in 1 2 3 4 5; do ln -s "$D/victim" "$D/state/jobs/.$i.json.tmp"; done
 
-start_daemon || skip_all "memguardd did not come up: $(tail -n 3 "$DAEMON_LOG" | tr '\n' ' ')"
+start_daemon || skip_all "memguardd did not come up: $(mgd_why)"
 
 # --- a job never leaves the limits of the cgroup it was started in ---------------------------------
 mkdir "$BASE/limited"
@@ -125,7 +122,7 @@ check "the daemon says where the ceiling comes from" grep -q "memory ceiling is 
 
 # --- an ended job keeps nothing of its process open ---------------------------------------------------
 mg run --socket "$SOCK" -- true
-pidfds() { ls -l "/proc/$DAEMON_PID/fd" 2>/dev/null | grep -c 'anon_inode:\[pidfd\]'; }
+pidfds() { ls -l "/proc/$MGD_PID/fd" 2>/dev/null | grep -c 'anon_inode:\[pidfd\]'; }
 check_eq "after its jobs ended, memguardd holds no pidfd (their reports stay)" 0 "$(pidfds)"
 
 # --- PID 1 is nobody's job; lowering a limit below use says why it cannot ---------------------------
@@ -244,7 +241,7 @@ check_eq "records were never written through a symlink planted in jobs/" preciou
 rm -f "$D/k9.pid"
 mg_bg run --socket "$SOCK" --max-memory 200 --json "$D/k9.json" -- "$MEMHOG" --rate 20 --size 600 --hold 60 --pidfile "$D/k9.pid"
 if wait_for 10 test -s "$D/k9.pid"; then
-        kill -KILL "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null
+        mgd_kill
         start_daemon
         mg_wait
         check_rc "after kill -9 and a restart of memguardd, the client reports the job's stop at its limit (exit 10)" 10
@@ -259,12 +256,13 @@ fi
 # --- a wiped state directory, under the shipped unit's capabilities (no CAP_SYS_ADMIN) ----------------
 if command -v capsh >/dev/null; then
         stop_daemon
+        # capsh runs bash, which execs memguardd: the same pid.
         start_daemon_nosysadmin() {
-                capsh --drop=cap_sys_admin -- -c 'exec "$0" -d -f "$1"' "$MEMGUARDD" "$D/etc/memguard.conf" \
-                        </dev/null >>"$DAEMON_LOG" 2>&1 &
-                DAEMON_PID=$!
-                CLEANUP_PIDS+=("$DAEMON_PID")
-                wait_for 10 test -S "$SOCK"
+                MGD_PREFIX=(capsh --drop=cap_sys_admin -- -c 'exec "$@"' sh)
+                start_daemon
+                local rc=$?
+                MGD_PREFIX=()
+                return $rc
         }
         rm -f "$SOCK"
         start_daemon_nosysadmin
@@ -272,7 +270,7 @@ if command -v capsh >/dev/null; then
         mg_bg run --socket "$SOCK" --max-memory 200 --json "$D/wipe.json" -- "$MEMHOG" --rate 20 --size 600 --hold 60 \
                 --pidfile "$D/wipe.pid"
         if wait_for 10 test -s "$D/wipe.pid" && wait_for 10 grep -q "registered by uid 0.*wipe.pid" "$DAEMON_LOG"; then
-                kill -KILL "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null
+                mgd_kill
                 rm -rf "$D/state"
                 : >"$D/wipe-start.log"
                 start_daemon_nosysadmin
@@ -340,10 +338,7 @@ profile = slow
 EOC
 cp "$MEMHOG" "$D/bighog"
 cp "$MEMHOG" "$D/smallhog"
-"$MEMGUARDD" -d -f "$D/etc/host.conf" </dev/null >>"$DAEMON_LOG" 2>&1 &
-DAEMON_PID=$!
-CLEANUP_PIDS+=("$DAEMON_PID")
-wait_for 10 test -S "$SOCK"
+CONF=$D/etc/host.conf start_daemon
 # current_of COMMAND_GLOB: the current bytes memguard status shows for the job running COMMAND_GLOB.
 current_of() {
         "$MEMGUARD" status --json --socket "$SOCK" 2>/dev/null | jq -r --arg c "$1" '.[] | select(.command | test($c)) | .current_bytes'
@@ -373,7 +368,7 @@ big_rss() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$(head -1 "$D/big.pid" 2>
 big_full() { local v; v=$(big_rss); [ -n "$v" ] && [ "$v" -ge $((290 * MIB)) ]; }
 if wait_for 10 test -s "$D/big.pid" && wait_for 10 big_full; then
         sed -i 's/^\[daemon\]$/[daemon]\nhost-reserve = 99%/' "$D/etc/host.conf"
-        kill -HUP "$DAEMON_PID"
+        kill -HUP "$MGD_PID"
         wait "$BIG_BG"; rc=$?
         forget_pid "$BIG_BG"
         check_eq "host-reserve stops the job that is largest now, though its last sample was from its start (exit 10)" \
@@ -397,10 +392,9 @@ if mount -t tmpfs -o size=64k,mode=0755 tmpfs "$D/fullstate" 2>/dev/null; then
         : >"$D/full.log"
         # The old socket goes before the daemon starts: removed after, it could be the new one.
         rm -f "$SOCK"
-        "$MEMGUARDD" -d -f "$D/etc/memguard.conf" --state-dir "$D/fullstate" </dev/null >"$D/full.log" 2>&1 &
-        DAEMON_PID=$!
-        CLEANUP_PIDS+=("$DAEMON_PID")
-        wait_for 10 test -S "$SOCK"
+        MGD_ARGS=(--state-dir "$D/fullstate")
+        mgd_start "$CONF" "$SOCK" "$D/full.log"
+        MGD_ARGS=()
         mg run --socket "$SOCK" --max-memory 300 -- "$MEMHOG" --rate 100 --size 200
         check_rc "a job runs to its end with the state filesystem full" 0
         check_eq "the failure to save its record is logged once, with the real error" \
