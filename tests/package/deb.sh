@@ -2,7 +2,8 @@
 # The Debian package, as an administrator meets it: dpkg-buildpackage -b from the release tarball,
 # lintian with no error, then on this machine dpkg -i (every file where the package says, the
 # configuration valid, the units enabled, the directories of tmpfiles.d made), dpkg -r (only the
-# conffiles and the job records stay) and dpkg -P (nothing stays).
+# conffiles and the job records stay) and dpkg -P (nothing stays); between them, an upgrade to a newer
+# version with a job running keeps the job guarded and the administrator's configuration.
 #
 # It installs into the live system, so it runs as root, one at a time (a lock), only where no
 # memguard is installed already, and purges what it installed even when it fails. No systemd runs
@@ -23,7 +24,7 @@ for p in /etc/memguard /var/lib/memguard /run/memguard /usr/bin/memguard /usr/sb
         [ -e "$p" ] && skip_all "$p exists on this machine (a make install?): dpkg -P would remove what is not the package's"
 done
 
-tap_plan 14
+tap_plan 16
 
 exec 9>/tmp/memguard-package-test.lock
 flock -w 1800 9 || { echo "Bail out! another package test holds /tmp/memguard-package-test.lock"; exit 0; }
@@ -71,19 +72,31 @@ diag "lintian: $(grep -c '^[EWIP]: ' "$TEST_TMP/lintian.log") tags; info:" "$(gr
 dpkg-deb --fsys-tarfile "$DEB" | tar -t | sed -e 's|^\./|/|' -e '/\/$/d' | pkg_normalize >"$TEST_TMP/deb.files"
 pkg_check_files "the package ships exactly the files of tests/package/files" "$TEST_TMP/deb.files"
 
+# The newer package an upgrade installs (4 and 8): this one at a higher version, its files unchanged
+# (dpkg and the guest replace them all the same).
+NEW_VERSION="$(dpkg-deb -f "$DEB" Version)+upgrade1"
+rm -rf "$TEST_TMP/new"
+dpkg-deb -R "$DEB" "$TEST_TMP/new" &&
+        sed -i "s/^Version: .*/Version: $NEW_VERSION/" "$TEST_TMP/new/DEBIAN/control" &&
+        dpkg-deb -b "$TEST_TMP/new" "$TEST_TMP/memguard-new.deb" >/dev/null 2>"$TEST_TMP/repack.err" ||
+        diag_file "$TEST_TMP/repack.err"
+
 # 4. The package on a systemd host: the VM tier's guest (tests/vm/systemd.sh) with the package's
 # files where make install's would be: the package's unit starts memguardd, memguard status answers,
-# a job handed to it is guarded, a restart of the service keeps the running job. This machine's
-# cores are shared: the guest gets a generous ceiling, it powers off as soon as it is done.
-MEMGUARD_VM_TIMEOUT=${MEMGUARD_VM_TIMEOUT:-900} MEMGUARD_VM_DEB=$DEB "$top_srcdir/tests/vm/systemd.sh" >"$TEST_TMP/vm.tap" 2>"$TEST_TMP/vm.err"
+# a job handed to it is guarded, and an upgrade (the newer package's files in place, daemon-reload,
+# restart of the service) keeps the running job. This machine's cores are shared: the guest gets a
+# generous ceiling, it powers off as soon as it is done.
+MEMGUARD_VM_TIMEOUT=${MEMGUARD_VM_TIMEOUT:-900} MEMGUARD_VM_DEB=$DEB MEMGUARD_VM_DEB_UPGRADE=$TEST_TMP/memguard-new.deb \
+        "$top_srcdir/tests/vm/systemd.sh" >"$TEST_TMP/vm.tap" 2>"$TEST_TMP/vm.err"
 if grep -q '^1\.\.0 # SKIP' "$TEST_TMP/vm.tap"; then
         skip "the package's memguardd on the VM tier's systemd host" "$(sed -n 's/^1\.\.0 # SKIP //p' "$TEST_TMP/vm.tap")"
 elif ! grep -q '^not ok' "$TEST_TMP/vm.tap" && grep -q '^ok [0-9]* - daemon_starts' "$TEST_TMP/vm.tap" &&
-        grep -q '^ok [0-9]* - daemon_restart_keeps_job' "$TEST_TMP/vm.tap"; then
-        ok "the package's memguardd on the VM tier's systemd host ($(grep -c '^ok' "$TEST_TMP/vm.tap") guest tests pass)"
+        grep -q '^ok [0-9]* - daemon_restart_keeps_job' "$TEST_TMP/vm.tap" &&
+        grep -q "^#   upgraded to $NEW_VERSION: memguardd ran from inode" "$TEST_TMP/vm.tap"; then
+        ok "the package's memguardd on the VM tier's systemd host ($(grep -c '^ok' "$TEST_TMP/vm.tap") guest tests pass, the upgrade to $NEW_VERSION among them)"
 else
         not_ok "the package's memguardd on the VM tier's systemd host"
-        diag "$(grep -E '^(not ok|ok [0-9]* - daemon_)' "$TEST_TMP/vm.tap")"
+        diag "$(grep -E '^(not ok|ok [0-9]* - daemon_|#   upgraded)' "$TEST_TMP/vm.tap")"
         diag_file "$TEST_TMP/vm.tap" 40
 fi
 
@@ -121,7 +134,45 @@ else
         skip "postinst created the tmpfiles.d directories" "no systemd-tmpfiles on this machine"
 fi
 
-# 8. dpkg -r: the programs go; the conffiles and the job records stay (a reinstall finds them).
+# 8. dpkg -i of the newer package with a job running: the administrator's change to a conffile stays,
+# and a job that the old daemon guarded is guarded by the new one. No systemd here: postinst's restart does
+# nothing, so the test restarts memguardd itself, as the unit's restart on upgrade would (the VM tier
+# shows that systemctl restart keeps a job); KillMode=process is why the job outlives the daemon.
+echo "# the administrator's" >>/etc/memguard/memguard.conf
+UP=$TEST_TMP/up
+mkdir -p "$UP"
+MEMGUARDD=/usr/sbin/memguardd mgd_start /etc/memguard/memguard.conf /run/memguard/memguardd.sock "$UP/daemon.log" ||
+        diag "the installed memguardd did not start: $(mgd_why)"
+# The job waits at 20 MiB until the test says go, then grows past its 200 MiB limit.
+MEMGUARD=/usr/bin/memguard mg_bg run --socket /run/memguard/memguardd.sock --max-memory 200 --json "$UP/job.json" -- \
+        "$MEMHOG" --rate 100 --size 400 --go "$UP/go" --pause-at 20 --hold 60 --pidfile "$UP/job.pid"
+wait_for 10 grep -q "registered by uid 0" "$UP/daemon.log" || diag_file "$UP/daemon.log"
+OLD_PID=$MGD_PID
+MGD_PID=  # stopped with its job running, not after it
+upgraded=$(DEBIAN_FRONTEND=noninteractive dpkg -i "$TEST_TMP/memguard-new.deb" 2>&1)
+rc=$?
+mgd_stop "$OLD_PID"
+old_lines=$(wc -l <"$UP/daemon.log")
+MEMGUARDD=/usr/sbin/memguardd mgd_start /etc/memguard/memguard.conf /run/memguard/memguardd.sock "$UP/daemon.log" ||
+        diag "the upgraded memguardd did not start: $(mgd_why)"
+check "dpkg -i of version $NEW_VERSION upgrades it, keeping the administrator's conffile" \
+        test "$rc" = 0 -a "$(dpkg-query -W -f='${Version}' memguard)" = "$NEW_VERSION" -a \
+        "$(tail -n 1 /etc/memguard/memguard.conf)" = "# the administrator's" ||
+        diag "dpkg: $upgraded" "version: $(dpkg-query -W -f='${Version}' memguard)"
+touch "$UP/go"
+mg_wait
+if [ "$MG_RC" = 10 ] && tail -n +"$((old_lines + 1))" "$UP/daemon.log" | grep -q "supervised again"; then
+        ok "the job the old daemon guarded is taken up and stopped at its limit by the upgraded one (exit 10)"
+else
+        not_ok "the job the old daemon guarded is taken up and stopped at its limit by the upgraded one (exit 10)"
+        diag "exit code $MG_RC"
+        diag_file "$UP/daemon.log" 30
+        mg_diag
+fi
+mgd_stop
+rm -f /run/memguard/memguardd.sock
+
+# 9. dpkg -r: the programs go; the conffiles and the job records stay (a reinstall finds them).
 mkdir -p /var/lib/memguard/jobs && echo '{}' >/var/lib/memguard/jobs/record-from-test
 expect "dpkg -r removes it" 0 "" dpkg -r memguard
 left=
@@ -134,7 +185,7 @@ check "dpkg -r leaves only the conffiles and the job records" \
         test -z "$left" -a -f /etc/memguard/memguard.conf -a -f /var/lib/memguard/jobs/record-from-test ||
         diag "left:$left" "conffile: $(ls -l /etc/memguard/memguard.conf 2>&1)" "records: $(ls /var/lib/memguard/jobs 2>&1)"
 
-# 9. dpkg -P: nothing at all, but the directories that were there before (/usr/bin and the like).
+# 10. dpkg -P: nothing at all, but the directories that were there before (/usr/bin and the like).
 expect "dpkg -P purges it" 0 "" dpkg -P memguard && INSTALLED=
 left=$(while read -r p; do
         { [ -e "$p" ] || [ -L "$p" ]; } && ! grep -qxF "$p" "$TEST_TMP/there-before" && echo "$p"

@@ -290,10 +290,32 @@ t_daemon_restart_keeps_job() {
         context "memguard status before the restart: $(memguard status 2>&1 | tr '\n' ' ')"
         n0=$(journal_entries $ID_READOPTED | wc -l)
         pid0=$(systemctl show -P MainPID memguardd.service)
+        # An upgrade (tests/package/deb.sh): the newer package's files replace the installed ones,
+        # as dpkg unpacks them (each a new file renamed over the old, so the running daemon keeps its
+        # own), then the postinst's daemon-reload and restart.
+        if [ -d /mg/upgrade ]; then
+                context "upgrading to $(cat /mg/upgrade-version 2>/dev/null)"
+                exe0=$(stat -L -c %i /proc/"$pid0"/exe 2>/dev/null)
+                (cd /mg/upgrade && find . ! -type d) | while read -r f; do
+                        f=${f#.}
+                        mkdir -p "$(dirname "$f")"
+                        cp -a "/mg/upgrade$f" "$f.new" && mv -f "$f.new" "$f"
+                done
+                systemctl daemon-reload || fail "systemctl daemon-reload failed"
+        fi
         systemctl restart memguardd.service || fail "systemctl restart memguardd.service failed"
         expect_eq "memguardd.service after restart" "$(systemctl is-active memguardd.service)" active
         [ "$(systemctl show -P MainPID memguardd.service)" != "$pid0" ] || fail "MainPID did not change: no restart"
         pid_gone "$hog" && fail "the job's process $hog did not survive the restart"
+        if [ -d /mg/upgrade ]; then
+                pid1=$(systemctl show -P MainPID memguardd.service)
+                exe1=$(stat -L -c %i /proc/"$pid1"/exe 2>/dev/null)
+                if [ -n "$exe1" ] && [ "$exe1" != "$exe0" ]; then
+                        note "upgraded to $(cat /mg/upgrade-version 2>/dev/null): memguardd ran from inode $exe0, then $exe1"
+                else
+                        fail "the restarted memguardd does not run the upgraded file (inode $exe0, then $exe1)"
+                fi
+        fi
         wait_journal 30 $ID_READOPTED || true
         expect_num "'supervised again after a restart' records (MESSAGE_ID=$ID_READOPTED)" \
                 "$(journal_entries $ID_READOPTED | wc -l)" '>' "$n0"
@@ -317,5 +339,5 @@ t run_over "memguard run under systemd: an over-limit job is stopped with exit 1
 t daemon_starts "memguardd.service starts (the shipped unit), memguard status answers"
 t daemon_journal "a job over its limit handed to memguardd: exit 10, cgroup2, journal records with MESSAGE_ID and MEMGUARD_JOB, catalog"
 t daemon_reload "systemctl reload memguardd keeps the daemon running"
-t daemon_restart_keeps_job "systemctl restart memguardd keeps a running job"
+t daemon_restart_keeps_job "systemctl restart memguardd keeps a running job (after an upgrade's files, with a newer package)"
 finish
