@@ -316,6 +316,8 @@ static void guard_tick(struct guard *g) {
                                              g->job->top_rss_bytes, dt, now);
         g->prev_total_bytes = total;
         g->prev_sample_usec = now;
+        if (g->shortest_interval_usec == 0 || next < g->shortest_interval_usec)
+                g->shortest_interval_usec = next;
         guard_schedule(g, next);
 }
 
@@ -535,6 +537,7 @@ struct report_info guard_report_info(const struct guard *g, int wait_status, int
                 .limits = &g->limits,
                 .state = &g->state,
                 .interval_usec = g->limits.interval_usec,
+                .shortest_interval_usec = g->shortest_interval_usec,
                 .exit_code = exit_code,
                 .wait_status = wait_status,
         };

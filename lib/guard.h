@@ -74,6 +74,9 @@ struct guard {
 
         uint64_t prev_total_bytes;
         uint64_t prev_sample_usec;
+        /* The shortest interval the sampler chose between two samples (0: none yet): how much the
+         * adaptive sampling tightened, which reports say, since a loaded machine's timers may not. */
+        uint64_t shortest_interval_usec;
         uint64_t last_detail_usec;      /* the last sample that read every process */
         unsigned samples_since_detail;
         bool force_detail;

@@ -506,6 +506,9 @@ int report_write_json(FILE *f, const struct report_info *r) {
                             json_real((double) report_duration_usec(j) / (double) USEC_PER_SEC)) < 0 ||
             report_json_set(root, "interval_ms", report_json_uint(interval_usec / USEC_PER_MSEC)) < 0 ||
             report_json_set(root, "interval_mode", json_string(r->interval_usec > 0 ? "fixed" : "adaptive")) < 0 ||
+            report_json_set(root, "shortest_interval_ms",
+                            r->shortest_interval_usec > 0 ? json_real((double) r->shortest_interval_usec / USEC_PER_MSEC)
+                                                          : json_null()) < 0 ||
             report_json_set(root, "max_total_rss_kib", report_json_uint(job_peak_total(j) / KIB)) < 0)
                 return -ENOMEM;
 
@@ -557,6 +560,11 @@ static void report_text_samples(FILE *f, const struct report_info *r) {
         fprintf(f, "Samples:         %zu ", r->job->n_samples);
         if (r->interval_usec > 0)
                 fprintf(f, "(every %s)\n", units_format_duration(interval, r->interval_usec));
+        else if (r->shortest_interval_usec > 0)
+                fprintf(f, "(adaptive, %" PRIu64 "-%" PRIu64 " ms; every %s at the closest)\n",
+                        (uint64_t) (POLICY_INTERVAL_MIN_USEC / USEC_PER_MSEC),
+                        (uint64_t) (POLICY_INTERVAL_MAX_USEC / USEC_PER_MSEC),
+                        units_format_duration(interval, r->shortest_interval_usec));
         else
                 fprintf(f, "(adaptive, %" PRIu64 "-%" PRIu64 " ms)\n",
                         (uint64_t) (POLICY_INTERVAL_MIN_USEC / USEC_PER_MSEC),

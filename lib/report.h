@@ -18,6 +18,7 @@ struct report_info {
         const struct policy_limits *limits;
         const struct policy_state *state;
         uint64_t interval_usec;         /* configured interval, 0 = adaptive */
+        uint64_t shortest_interval_usec; /* the shortest the sampler chose, 0 = unknown */
         int exit_code;                  /* what memguard run returns */
         int wait_status;                /* the root process's status (waitpid), -1 if unknown */
         int dry_run;

@@ -142,6 +142,7 @@ static int setup(void **state) {
                 .limits = &x->limits,
                 .state = &x->state,
                 .interval_usec = 0,
+                .shortest_interval_usec = 12500,
                 .exit_code = POLICY_EXIT_LIMIT,
                 .wait_status = W_EXITCODE(0, SIGTERM),
                 .dry_run = 0,
@@ -287,7 +288,7 @@ static void test_json_full(void **state) {
         struct fixture *x = *state;
         static const char *const keys[] = {
                 "command", "start_time", "end_time", "duration_seconds", "interval_ms", "interval_mode",
-                "max_total_rss_kib", "processes", "limit", "verdict", "reason", "backend", "measures",
+                "shortest_interval_ms", "max_total_rss_kib", "processes", "limit", "verdict", "reason", "backend", "measures",
                 "exit_code", "peak", "samples", "oom_kills", "groups", "dry_run", "signal", "note",
         };
         _cleanup_free_ char *text = NULL, *reason = NULL;
@@ -317,6 +318,8 @@ static void test_json_full(void **state) {
         /* adaptive: the slowest interval, and the mode said out loud */
         assert_json_int(root, "interval_ms", POLICY_INTERVAL_MAX_USEC / 1000);
         assert_json_str(root, "interval_mode", "adaptive");
+        /* how far the sampling tightened */
+        assert_json_real(root, "shortest_interval_ms", 12.5);
         /* the kernel's high-water (420 MiB) beats the sampled 412 MiB */
         assert_json_int(root, "max_total_rss_kib", 420 * 1024);
 
@@ -396,6 +399,7 @@ static void test_json_unset(void **state) {
         x->limits.grace_usec = 0;
         x->state.reason = POLICY_REASON_NONE;
         x->info.interval_usec = 250 * USEC_PER_MSEC;
+        x->info.shortest_interval_usec = 0;
         x->info.wait_status = W_EXITCODE(0, 0);
         x->info.exit_code = 0;
         x->info.note = NULL;
@@ -405,6 +409,8 @@ static void test_json_unset(void **state) {
         root = json_from_report(&x->info, NULL);
         assert_json_int(root, "interval_ms", 250);
         assert_json_str(root, "interval_mode", "fixed");
+        /* no sample scheduled one yet: unknown, not 0 */
+        assert_json_null(root, "shortest_interval_ms");
         assert_json_int(root, "max_total_rss_kib", 412 * 1024);
         o = member(root, "limit");
         assert_json_null(o, "max_memory_bytes");
@@ -539,7 +545,9 @@ static void test_text(void **state) {
         assert_true(starts_with(text, "memguard: job report\n"));
         assert_line(text, "Command:         make -j2");
         assert_line(text, "Duration:        00:03:21");
-        assert_line(text, "Samples:         3 (adaptive, 10-100 ms)");
+        snprintf(expected, sizeof(expected), "Samples:         3 (adaptive, 10-100 ms; every %s at the closest)",
+                 units_format_duration(g, 12500));
+        assert_line(text, expected);
         assert_line(text, "Backend:         cgroup2 (memory.current of the job's cgroup)");
 
         snprintf(expected, sizeof(expected), "Peak total:      %s (working set %s, kernel high-water %s)",
