@@ -92,6 +92,11 @@ static void kevents_watch_job(struct kevents *k, struct mjob *j) {
                 }
                 w->fds[i] = fd;
         }
+        /* A change before the watch was armed raises nothing: a watched job whose group emptied
+         * between its first sample and now would wait for its next turn (minutes, with a slow
+         * profile). One sample now sees it. */
+        if (w->fds[0] >= 0 || w->fds[1] >= 0)
+                mjob_poke(j, false);
 }
 
 /* Host-wide memory pressure: look at the host and every job now. */
