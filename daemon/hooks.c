@@ -52,10 +52,10 @@ static void hooks_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents) {
 }
 
 /* The variables a hook gets (hooks.h), "NAME=value" each, NULL-terminated. */
-#define HOOKS_VARS 12
 struct hooks_env {
-        char *vars[HOOKS_VARS + 1];
+        char *vars[16];
         size_t n;
+        int error;                      /* the first add that failed: a hook must get them all */
 };
 
 static void hooks_env_done(struct hooks_env *e) {
@@ -66,12 +66,19 @@ static void hooks_env_done(struct hooks_env *e) {
 static void hooks_env_add(struct hooks_env *e, const char *name, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 static void hooks_env_add(struct hooks_env *e, const char *name, const char *fmt, ...) {
+        /* Each value at most 4 KiB: one string over 128 KiB (a long command) would make execve fail. */
         char v[4096];
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(v, sizeof(v), fmt, ap);
         va_end(ap);
-        if (e->n < HOOKS_VARS && asprintf(&e->vars[e->n], "%s=%s", name, v) >= 0)
+        if (e->error < 0)
+                return;
+        if (e->n + 1 >= ELEMENTSOF(e->vars))
+                e->error = -E2BIG;
+        else if (asprintf(&e->vars[e->n], "%s=%s", name, v) < 0)
+                e->error = -ENOMEM;
+        else
                 e->n++;
 }
 
@@ -90,7 +97,7 @@ static int hooks_env_fill(struct hooks_env *e, const struct mjob *j, const char 
         hooks_env_add(e, "MEMGUARD_LIMIT_BYTES", "%" PRIu64, limit_bytes);
         hooks_env_add(e, "MEMGUARD_PEAK_BYTES", "%" PRIu64, mjob_peak_bytes(j));
         /* A hook without its variables would act on the wrong job, or on none. */
-        return e->n == HOOKS_VARS ? 0 : -ENOMEM;
+        return e->error;
 }
 
 /* limit_bytes: the ceiling that was crossed (the per-process one for a process-limit stop). */
